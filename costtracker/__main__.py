@@ -1,0 +1,5 @@
+"""Allow ``python -m costtracker``."""
+
+from costtracker.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ledger: models, exact money types, queries and migrations."""
