@@ -33,14 +33,17 @@ def _database(settings: Settings) -> Iterator[tuple[Level, str]]:
         return
     revision, head = current_revision(engine), head_revision()
     if revision != head:
-        yield "warning", f"database {shown} is at revision {revision or 'empty'}; run `costtracker db upgrade`"
+        yield (
+            "warning",
+            f"database {shown} is at revision {revision or 'empty'}; run `costtracker db upgrade`",
+        )
     else:
         yield "ok", f"database {shown} reachable, schema up to date"
     engine.dispose()
 
 
 def _sources(settings: Settings) -> Iterator[tuple[Level, str]]:
-    for key, source in available_sources().items():
+    for source in available_sources().values():
         credentials = source.credentials(settings)
         if credentials:
             labels = ", ".join(c.label for c in credentials)

@@ -16,8 +16,12 @@ from costtracker import __version__
 from costtracker.errors import ConfigError, CostTrackerError
 from costtracker.settings import Settings, load_settings
 
-app = typer.Typer(help="Track what an AI company spends, on what, and whether it earns more than it spends.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Track what an AI company spends, on what, and whether it earns more than it spends.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -116,6 +120,3 @@ def main() -> None:
     except CostTrackerError as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_FAILED)
-
-
-

@@ -87,8 +87,15 @@ class SourceError(CostTrackerError):
     status_code = 502
     permanent = False
 
-    def __init__(self, provider: str, message: str, *, account: str | None = None,
-                 status: int | None = None, permanent: bool | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        account: str | None = None,
+        status: int | None = None,
+        permanent: bool | None = None,
+    ) -> None:
         where = f"{provider} ({account})" if account else provider
         super().__init__(f"{where}: {message}")
         self.provider = provider

@@ -112,9 +112,16 @@ def error_message(response: httpx.Response) -> str:
 class Http:
     """Outbound HTTP for one provider, shared by all its workspaces."""
 
-    def __init__(self, provider: str, base_url: str, *, limits: RateLimit | None = None,
-                 policy: RetryPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Callable[[float], Any] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        limits: RateLimit | None = None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.limits = limits or RateLimit()
@@ -140,14 +147,28 @@ class Http:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
-    async def get_json(self, path: str, *, params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-                       headers: Mapping[str, str] | None = None, account: str | None = None) -> Any:
+    async def get_json(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        account: str | None = None,
+    ) -> Any:
         """GET ``path`` and decode its JSON body, retrying what is worth retrying."""
         response = await self.request("GET", path, params=params, headers=headers, account=account)
         return self.decode(response, account=account)
 
-    async def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
-                      headers: Mapping[str, str] | None = None, account: str | None = None) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        account: str | None = None,
+    ) -> httpx.Response:
         """Send a request with retries; return the successful response or raise a SourceError."""
         secrets = [value for value in (headers or {}).values()] + [
             value.split(" ", 1)[-1] for value in (headers or {}).values()
@@ -174,7 +195,8 @@ class Http:
             raise BadResponse(
                 self.provider,
                 f"answered {response.request.url.path} with a body that is not JSON",
-                account=account, status=response.status_code,
+                account=account,
+                status=response.status_code,
             ) from None
 
     def _wait(self, state: RetryCallState) -> float:
@@ -184,46 +206,72 @@ class Http:
         base = self.policy.backoff_seconds * (2 ** (state.attempt_number - 1))
         return float(base * (0.5 + random.random() / 2))
 
-    async def _send_once(self, method: str, path: str, params: Any, json_body: Any,
-                         headers: Mapping[str, str] | None, account: str | None,
-                         secrets: list[str]) -> httpx.Response:
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        account: str | None,
+        secrets: list[str],
+    ) -> httpx.Response:
         async with self._semaphore:
             await self._limiter.acquire()
             self.requests_made += 1
             try:
-                response = await self._client.request(method, path, params=params, json=json_body,
-                                                      headers=dict(headers or {}))
+                response = await self._client.request(
+                    method, path, params=params, json=json_body, headers=dict(headers or {})
+                )
             except httpx.TimeoutException:
-                raise _Retryable(UpstreamUnavailable(self.provider, f"timed out on {path}", account=account)) from None
+                raise _Retryable(
+                    UpstreamUnavailable(self.provider, f"timed out on {path}", account=account)
+                ) from None
             except httpx.TransportError as exc:
                 reason = redact(type(exc).__name__, secrets)
                 raise _Retryable(
-                    UpstreamUnavailable(self.provider, f"could not be reached ({reason}) on {path}", account=account)
+                    UpstreamUnavailable(
+                        self.provider, f"could not be reached ({reason}) on {path}", account=account
+                    )
                 ) from None
         self._raise_for_status(response, path, account, secrets)
         return response
 
-    def _raise_for_status(self, response: httpx.Response, path: str, account: str | None,
-                          secrets: list[str]) -> None:
+    def _raise_for_status(
+        self, response: httpx.Response, path: str, account: str | None, secrets: list[str]
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
         detail = redact(error_message(response), secrets)
         if status in (401, 403):
             raise AuthenticationFailed(
-                self.provider, f"the key was refused ({status}: {detail}); check or replace it",
-                account=account, status=status,
+                self.provider,
+                f"the key was refused ({status}: {detail}); check or replace it",
+                account=account,
+                status=status,
             )
         if status == 429:
             raise _Retryable(
-                RateLimited(self.provider, f"rate limited on {path} ({detail})", account=account, status=status),
+                RateLimited(
+                    self.provider, f"rate limited on {path} ({detail})", account=account, status=status
+                ),
                 parse_retry_after(response.headers.get("retry-after")),
             )
         if status >= 500:
             raise _Retryable(
-                UpstreamUnavailable(self.provider, f"server error {status} on {path} ({detail})",
-                                    account=account, status=status),
+                UpstreamUnavailable(
+                    self.provider,
+                    f"server error {status} on {path} ({detail})",
+                    account=account,
+                    status=status,
+                ),
                 parse_retry_after(response.headers.get("retry-after")),
             )
-        raise SourceError(self.provider, f"refused {path} ({status}: {detail})", account=account,
-                          status=status, permanent=True)
+        raise SourceError(
+            self.provider,
+            f"refused {path} ({status}: {detail})",
+            account=account,
+            status=status,
+            permanent=True,
+        )

@@ -56,7 +56,9 @@ def estimate_tokens(provider_id: str, model: str, usage: TokenUsage, when: date)
     )
     try:
         result = calc_price(
-            genai_usage, model, provider_id=provider_id,
+            genai_usage,
+            model,
+            provider_id=provider_id,
             genai_request_timestamp=datetime.combine(when, time(12), tzinfo=UTC),
         )
     except LookupError:
@@ -83,17 +85,24 @@ def unit_prices() -> tuple[UnitPrice, ...]:
     data: dict[str, Any] = tomllib.loads(UNIT_PRICES_FILE.read_text(encoding="utf-8"))
     prices = []
     for entry in data.get("price", []):
-        prices.append(UnitPrice(
-            provider=entry["provider"], sku=entry["sku"], unit=entry["unit"],
-            price=Decimal(str(entry["price"])), currency=entry.get("currency", "USD"),
-            source=entry["source"], start=date.fromisoformat(str(entry["start"])),
-        ))
+        prices.append(
+            UnitPrice(
+                provider=entry["provider"],
+                sku=entry["sku"],
+                unit=entry["unit"],
+                price=Decimal(str(entry["price"])),
+                currency=entry.get("currency", "USD"),
+                source=entry["source"],
+                start=date.fromisoformat(str(entry["start"])),
+            )
+        )
     return tuple(prices)
 
 
 def unit_prices_version() -> str:
-    data: dict[str, Any] = tomllib.loads(UNIT_PRICES_FILE.read_text(encoding="utf-8")) \
-        if UNIT_PRICES_FILE.exists() else {}
+    data: dict[str, Any] = (
+        tomllib.loads(UNIT_PRICES_FILE.read_text(encoding="utf-8")) if UNIT_PRICES_FILE.exists() else {}
+    )
     return str(data.get("version", "none"))
 
 

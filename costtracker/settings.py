@@ -74,7 +74,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias=env("COSTTRACKER_DATA_DIR"))
     database_url: str | None = Field(None, validation_alias=env("COSTTRACKER_DATABASE_URL"))
     reporting_currency: str = Field("USD", validation_alias=env("COSTTRACKER_REPORTING_CURRENCY"))
-    public_url: str = Field("http://127.0.0.1:8000", validation_alias=env("COSTTRACKER_PUBLIC_URL", "NEXT_PUBLIC_APP_URL"))
+    public_url: str = Field(
+        "http://127.0.0.1:8000", validation_alias=env("COSTTRACKER_PUBLIC_URL", "NEXT_PUBLIC_APP_URL")
+    )
     log_level: str = Field("INFO", validation_alias=env("COSTTRACKER_LOG_LEVEL"))
     secret_key: SecretStr | None = Field(None, validation_alias=env("COSTTRACKER_SECRET_KEY"))
     demo: bool = Field(False, validation_alias=env("COSTTRACKER_DEMO"))
@@ -89,7 +91,9 @@ class Settings(BaseSettings):
     )
 
     # --- provider origins (tests, proxies, EU endpoints) -----------------------------------
-    openai_base_url: BaseUrl = Field("https://api.openai.com", validation_alias=env("COSTTRACKER_OPENAI_BASE_URL"))
+    openai_base_url: BaseUrl = Field(
+        "https://api.openai.com", validation_alias=env("COSTTRACKER_OPENAI_BASE_URL")
+    )
     anthropic_base_url: BaseUrl = Field(
         "https://api.anthropic.com", validation_alias=env("COSTTRACKER_ANTHROPIC_BASE_URL")
     )
@@ -102,17 +106,27 @@ class Settings(BaseSettings):
     deepgram_base_url: BaseUrl = Field(
         "https://api.deepgram.com", validation_alias=env("COSTTRACKER_DEEPGRAM_BASE_URL")
     )
-    mistral_base_url: BaseUrl = Field("https://api.mistral.ai", validation_alias=env("COSTTRACKER_MISTRAL_BASE_URL"))
+    mistral_base_url: BaseUrl = Field(
+        "https://api.mistral.ai", validation_alias=env("COSTTRACKER_MISTRAL_BASE_URL")
+    )
     digitalocean_base_url: BaseUrl = Field(
         "https://api.digitalocean.com", validation_alias=env("COSTTRACKER_DIGITALOCEAN_BASE_URL")
     )
-    stripe_base_url: BaseUrl = Field("https://api.stripe.com", validation_alias=env("COSTTRACKER_STRIPE_BASE_URL"))
-    twilio_base_url: BaseUrl = Field("https://api.twilio.com", validation_alias=env("COSTTRACKER_TWILIO_BASE_URL"))
+    stripe_base_url: BaseUrl = Field(
+        "https://api.stripe.com", validation_alias=env("COSTTRACKER_STRIPE_BASE_URL")
+    )
+    twilio_base_url: BaseUrl = Field(
+        "https://api.twilio.com", validation_alias=env("COSTTRACKER_TWILIO_BASE_URL")
+    )
     supabase_base_url: BaseUrl = Field(
         "https://api.supabase.com", validation_alias=env("COSTTRACKER_SUPABASE_BASE_URL")
     )
-    notion_base_url: BaseUrl = Field("https://api.notion.com", validation_alias=env("COSTTRACKER_NOTION_BASE_URL"))
-    resend_base_url: BaseUrl = Field("https://api.resend.com", validation_alias=env("COSTTRACKER_RESEND_BASE_URL"))
+    notion_base_url: BaseUrl = Field(
+        "https://api.notion.com", validation_alias=env("COSTTRACKER_NOTION_BASE_URL")
+    )
+    resend_base_url: BaseUrl = Field(
+        "https://api.resend.com", validation_alias=env("COSTTRACKER_RESEND_BASE_URL")
+    )
 
     # --- provider keys ----------------------------------------------------------------------
     # OpenAI workspaces come from OPENAI_ADMIN_KEY_<NAME> / OPENAI_API_KEY_<NAME> (see openai_workspaces()).
@@ -120,7 +134,9 @@ class Settings(BaseSettings):
     anthropic_admin_key: SecretStr | None = Field(None, validation_alias=env("ANTHROPIC_ADMIN_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=env("ANTHROPIC_API_KEY"))
     openrouter_api_key: SecretStr | None = Field(None, validation_alias=env("OPENROUTER_API_KEY"))
-    openrouter_management_key: SecretStr | None = Field(None, validation_alias=env("OPENROUTER_MANAGEMENT_KEY"))
+    openrouter_management_key: SecretStr | None = Field(
+        None, validation_alias=env("OPENROUTER_MANAGEMENT_KEY")
+    )
     elevenlabs_api_key: SecretStr | None = Field(None, validation_alias=env("ELEVENLABS_API_KEY"))
     deepgram_api_key: SecretStr | None = Field(None, validation_alias=env("DEEPGRAM_API_KEY"))
     mistral_api_key: SecretStr | None = Field(None, validation_alias=env("MISTRAL_API_KEY"))
@@ -135,7 +151,9 @@ class Settings(BaseSettings):
     notion_usages_db_id: str | None = Field(None, validation_alias=env("NOTION_USAGES_DB_ID"))
     resend_api_key: SecretStr | None = Field(None, validation_alias=env("RESEND_API_KEY"))
     report_email_to: str | None = Field(None, validation_alias=env("REPORT_EMAIL_TO"))
-    email_from: str = Field("costtracker <costtracker@localhost>", validation_alias=env("COSTTRACKER_EMAIL_FROM"))
+    email_from: str = Field(
+        "costtracker <costtracker@localhost>", validation_alias=env("COSTTRACKER_EMAIL_FROM")
+    )
     smtp_host: str | None = Field(None, validation_alias=env("COSTTRACKER_SMTP_HOST"))
     smtp_port: int = Field(25, ge=1, le=65535, validation_alias=env("COSTTRACKER_SMTP_PORT"))
     smtp_username: str | None = Field(None, validation_alias=env("COSTTRACKER_SMTP_USERNAME"))
@@ -149,7 +167,9 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(None, validation_alias=env("COSTTRACKER_ADMIN_PASSWORD"))
 
     # --- schedules ---------------------------------------------------------------------------
-    schedule_collect_cron: str = Field("15 2 * * *", validation_alias=env("COSTTRACKER_SCHEDULE_COLLECT_CRON"))
+    schedule_collect_cron: str = Field(
+        "15 2 * * *", validation_alias=env("COSTTRACKER_SCHEDULE_COLLECT_CRON")
+    )
     schedule_close_cron: str = Field("30 6 2 * *", validation_alias=env("COSTTRACKER_SCHEDULE_CLOSE_CRON"))
     scheduler_enabled: bool = Field(True, validation_alias=env("COSTTRACKER_SCHEDULER_ENABLED"))
 
@@ -164,8 +184,7 @@ class Settings(BaseSettings):
         scheme = value.split(":", 1)[0].split("+", 1)[0].lower()
         if "://" not in value or scheme not in DATABASE_SCHEMES:
             raise ValueError(
-                "must be a sqlite:///path or postgresql://user@host/db URL "
-                f"(unknown scheme {scheme!r})"
+                f"must be a sqlite:///path or postgresql://user@host/db URL (unknown scheme {scheme!r})"
             )
         return value
 
@@ -239,7 +258,9 @@ class SecretFileSource(PydanticBaseSettingsSource):
                 try:
                     return Path(path).read_text(encoding="utf-8").strip(), field_name, False
                 except OSError as exc:
-                    raise ConfigError(f"{name}_FILE", f"cannot read the file {path!r} ({exc.strerror})") from None
+                    raise ConfigError(
+                        f"{name}_FILE", f"cannot read the file {path!r} ({exc.strerror})"
+                    ) from None
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:

@@ -32,7 +32,11 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def _our_variable(name: str) -> bool:
     known = {n.upper() for field in Settings.model_fields.values() for n in env_names(field)}
     upper = name.upper().removesuffix("_FILE")
-    return upper in known or upper.startswith("COSTTRACKER_") or bool(re.match(r"OPENAI_(ADMIN|API)_KEY_", upper))
+    return (
+        upper in known
+        or upper.startswith("COSTTRACKER_")
+        or bool(re.match(r"OPENAI_(ADMIN|API)_KEY_", upper))
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +49,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _pg_admin_engine() -> Engine:
-    return create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-                         isolation_level="AUTOCOMMIT")
+    return create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "costtracker", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=120)
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "costtracker", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_it_prints_its_version() -> None:
@@ -26,11 +34,14 @@ def test_it_shows_help() -> None:
         assert command in result.stdout
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("COSTTRACKER_DATABASE_URL", "mysql://root@localhost/db"),
-    ("COSTTRACKER_OPENAI_BASE_URL", "api.openai.com"),
-    ("COSTTRACKER_SMTP_SECURITY", "tls-please"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("COSTTRACKER_DATABASE_URL", "mysql://root@localhost/db"),
+        ("COSTTRACKER_OPENAI_BASE_URL", "api.openai.com"),
+        ("COSTTRACKER_SMTP_SECURITY", "tls-please"),
+    ],
+)
 def test_check_names_a_malformed_setting_without_a_traceback(variable: str, value: str) -> None:
     result = run("check", env={variable: value})
     assert result.returncode != 0

@@ -56,7 +56,9 @@ def test_it_reads_a_secret_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_it_reads_a_dotenv_file_and_a_toml_file(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("REPORT_EMAIL_TO=ceo@example.com\nOPENAI_API_KEY_STORYGAMI=sk-x-000000000\n")
+    (tmp_path / ".env").write_text(
+        "REPORT_EMAIL_TO=ceo@example.com\nOPENAI_API_KEY_STORYGAMI=sk-x-000000000\n"
+    )
     (tmp_path / "costtracker.toml").write_text('reporting_currency = "EUR"\nlog_level = "DEBUG"\n')
     settings = Settings()
     assert settings.report_email_to == "ceo@example.com"

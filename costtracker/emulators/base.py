@@ -73,8 +73,13 @@ class Stats:
 class Faults:
     """ASGI middleware: counts requests and injects the configured latency and failures."""
 
-    def __init__(self, app: ASGIApp, config: EmulatorConfig, stats: Stats,
-                 error_body: Callable[[int, str], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: EmulatorConfig,
+        stats: Stats,
+        error_body: Callable[[int, str], dict[str, Any]],
+    ) -> None:
         self.app = app
         self.config = config
         self.stats = stats
@@ -148,7 +153,7 @@ def decode_page(token: str | None) -> int | None:
     """The position in a cursor made by :func:`encode_page`; None when it is not one."""
     if not token or not token.startswith("page_"):
         return None
-    raw = token[len("page_"):]
+    raw = token[len("page_") :]
     try:
         data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         return int(data["p"])
@@ -175,14 +180,19 @@ def bearer(request: Request, header: str = "authorization", scheme: str = "Beare
         return None
     if header.lower() == "authorization":
         prefix = f"{scheme} "
-        return value[len(prefix):] if value.startswith(prefix) else None
+        return value[len(prefix) :] if value.startswith(prefix) else None
     return value
 
 
 class Emulator(Faults):
     """A provider's app wrapped in :class:`Faults`, with its data set (``.dataset``) at hand."""
 
-    def __init__(self, app: ASGIApp, config: EmulatorConfig, error_body: Callable[[int, str], dict[str, Any]],
-                 dataset: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: EmulatorConfig,
+        error_body: Callable[[int, str], dict[str, Any]],
+        dataset: Any,
+    ) -> None:
         super().__init__(app, config, Stats(), error_body)
         self.dataset = dataset

@@ -186,5 +186,6 @@ class Source(ABC):
 
     async def get(self, credential: Credential, path: str, params: Any = None) -> Any:
         """GET JSON with this credential's headers; errors name the provider and workspace."""
-        return await self.http.get_json(path, params=params, headers=self.auth_headers(credential),
-                                        account=credential.label)
+        return await self.http.get_json(
+            path, params=params, headers=self.auth_headers(credential), account=credential.label
+        )

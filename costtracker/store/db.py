@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 def normalise_url(url: str) -> str:
     """Pick our drivers: psycopg 3 for PostgreSQL, the standard library for SQLite."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,8 +21,9 @@ NATURAL_KEY = ("provider_id", "account_id", "project_key", "day", "model", "line
 _NOT_UPDATED = {"id", *NATURAL_KEY}
 
 
-def ensure_provider(session: Session, *, key: str, display_name: str, kind: str = "llm",
-                    console_url: str | None = None) -> Provider:
+def ensure_provider(
+    session: Session, *, key: str, display_name: str, kind: str = "llm", console_url: str | None = None
+) -> Provider:
     """The provider row for ``key``, created on first use; display data is refreshed."""
     provider = session.scalar(select(Provider).where(Provider.key == key))
     if provider is None:
@@ -35,8 +36,9 @@ def ensure_provider(session: Session, *, key: str, display_name: str, kind: str 
     return provider
 
 
-def ensure_account(session: Session, *, provider: Provider, external_id: str, name: str,
-                   meta: dict[str, Any] | None = None) -> Account:
+def ensure_account(
+    session: Session, *, provider: Provider, external_id: str, name: str, meta: dict[str, Any] | None = None
+) -> Account:
     account = session.scalar(
         select(Account).where(Account.provider_id == provider.id, Account.external_id == external_id)
     )
@@ -51,15 +53,28 @@ def ensure_account(session: Session, *, provider: Provider, external_id: str, na
     return account
 
 
-def ensure_project(session: Session, *, account: Account, external_id: str, name: str,
-                   kind: str = "project", status: str = "active",
-                   meta: dict[str, Any] | None = None) -> Project:
+def ensure_project(
+    session: Session,
+    *,
+    account: Account,
+    external_id: str,
+    name: str,
+    kind: str = "project",
+    status: str = "active",
+    meta: dict[str, Any] | None = None,
+) -> Project:
     project = session.scalar(
         select(Project).where(Project.account_id == account.id, Project.external_id == external_id)
     )
     if project is None:
-        project = Project(account_id=account.id, external_id=external_id, name=name, kind=kind,
-                          status=status, meta=meta or {})
+        project = Project(
+            account_id=account.id,
+            external_id=external_id,
+            name=name,
+            kind=kind,
+            status=status,
+            meta=meta or {},
+        )
         session.add(project)
         session.flush()
     else:
@@ -78,7 +93,7 @@ def upsert_cost_lines(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = CostLine.__table__
+    table = cast(Table, CostLine.__table__)
     columns = {column.name for column in table.columns} - {"id"}
     written = 0
     for chunk in _chunks(rows, 500):
@@ -90,8 +105,9 @@ def upsert_cost_lines(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     return written
 
 
-def delete_cost_lines(session: Session, *, provider_id: int, account_ids: Iterable[int],
-                      start: date, end: date) -> int:
+def delete_cost_lines(
+    session: Session, *, provider_id: int, account_ids: Iterable[int], start: date, end: date
+) -> int:
     """Remove the lines of some accounts over ``start``..``end`` (inclusive) before they are rewritten."""
     ids = list(account_ids)
     if not ids:
@@ -108,11 +124,27 @@ def delete_cost_lines(session: Session, *, provider_id: int, account_ids: Iterab
 
 
 _DEFAULTS: dict[str, Any] = {
-    "project_id": None, "project_key": "", "in_total": True, "model": "", "line_item": "",
-    "input_tokens": None, "output_tokens": None, "cached_input_tokens": None,
-    "cache_write_tokens": None, "requests": None, "characters": None, "audio_seconds": None,
-    "usage_extra": {}, "amount": None, "currency": "USD", "amount_usd": None, "fx_rate": None,
-    "fx_source": None, "price_table": None, "price_table_version": None, "raw": {},
+    "project_id": None,
+    "project_key": "",
+    "in_total": True,
+    "model": "",
+    "line_item": "",
+    "input_tokens": None,
+    "output_tokens": None,
+    "cached_input_tokens": None,
+    "cache_write_tokens": None,
+    "requests": None,
+    "characters": None,
+    "audio_seconds": None,
+    "usage_extra": {},
+    "amount": None,
+    "currency": "USD",
+    "amount_usd": None,
+    "fx_rate": None,
+    "fx_source": None,
+    "price_table": None,
+    "price_table_version": None,
+    "raw": {},
     "run_id": None,
 }
 
@@ -130,4 +162,4 @@ def _with_defaults(row: dict[str, Any], columns: set[str]) -> dict[str, Any]:
 
 def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
     for index in range(0, len(rows), size):
-        yield rows[index:index + size]
+        yield rows[index : index + size]

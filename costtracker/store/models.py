@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -48,7 +48,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, Decimal: Money}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, Decimal: Money}
 
 
 class Provenance(enum.StrEnum):
@@ -205,7 +205,13 @@ class CostLine(Base):
     __tablename__ = "cost_lines"
     __table_args__ = (
         UniqueConstraint(
-            "provider_id", "account_id", "project_key", "day", "model", "line_item", "provenance",
+            "provider_id",
+            "account_id",
+            "project_key",
+            "day",
+            "model",
+            "line_item",
+            "provenance",
             name="uq_cost_lines_natural_key",
         ),
         Index("ix_cost_lines_provider_day", "provider_id", "day"),
@@ -493,28 +499,28 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEntry",
-    "CollectionLock",
-    "Delivery",
-    "LoginAttempt",
-    "NotionPage",
-    "ReportSnapshot",
-    "ScheduledJob",
-    "UserSession",
     "Base",
+    "CollectionLock",
     "CollectionRun",
     "CostLine",
+    "Delivery",
     "FxRate",
     "InfraSnapshot",
+    "LoginAttempt",
     "ManualEntry",
+    "NotionPage",
     "Outcome",
-    "Provenance",
     "Project",
+    "Provenance",
     "Provider",
     "ProviderStatus",
+    "ReportSnapshot",
     "RevenueRecord",
     "RunLog",
     "RunOutcome",
+    "ScheduledJob",
     "Trigger",
     "UsageEvent",
     "User",
+    "UserSession",
 ]

@@ -30,7 +30,7 @@ def quantize_money(value: Decimal) -> Decimal:
 
 
 def plain(value: Decimal) -> Decimal:
-    """Drop trailing zeros without switching to exponent form (``14.820000000`` -> ``14.82``, 100 stays 100)."""
+    """Drop trailing zeros, never in exponent form (``14.820000000`` -> ``14.82``; 100 stays 100)."""
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+
 import httpx
 import pytest
 
@@ -30,8 +31,9 @@ class Wiring:
 
 
 @pytest.fixture
-async def wire(make_settings: Callable[..., Settings],
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Wiring]]:
+async def wire(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[..., Wiring]]:
     """``wire("openai", config=EmulatorConfig(...), ENV_NAME="value")`` -> a Wiring.
 
     The emulator's ``DEMO_ENV`` (its keys) and the given variables are set in the environment,
@@ -39,8 +41,9 @@ async def wire(make_settings: Callable[..., Settings],
     """
     opened: list[Http] = []
 
-    def build(key: str, *, config: EmulatorConfig | None = None, max_retries: int = 3,
-              **env: str | None) -> Wiring:
+    def build(
+        key: str, *, config: EmulatorConfig | None = None, max_retries: int = 3, **env: str | None
+    ) -> Wiring:
         from costtracker.emulators import emulator_module
 
         module = emulator_module(key)
@@ -58,9 +61,14 @@ async def wire(make_settings: Callable[..., Settings],
             sleeps.append(seconds)
 
         source_cls = load_source(key)
-        http = Http(key, EMULATOR_ORIGIN, limits=source_cls.rate_limit,
-                    policy=RetryPolicy(max_retries=max_retries, backoff_seconds=0.01),
-                    transport=httpx.ASGITransport(app=emulator), sleep=fake_sleep)
+        http = Http(
+            key,
+            EMULATOR_ORIGIN,
+            limits=source_cls.rate_limit,
+            policy=RetryPolicy(max_retries=max_retries, backoff_seconds=0.01),
+            transport=httpx.ASGITransport(app=emulator),
+            sleep=fake_sleep,
+        )
         opened.append(http)
         return Wiring(source_cls(settings, http), emulator, http, sleeps)
 

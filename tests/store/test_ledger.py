@@ -22,10 +22,19 @@ def _seed(db: Db) -> tuple[int, int]:
 
 
 def _line(provider_id: int, account_id: int, amount: str, day: int = 3) -> dict[str, object]:
-    return {"day": date(2026, 2, day), "provider_id": provider_id, "account_id": account_id,
-            "project_key": "key_1", "model": "claude-sonnet-4", "line_item": "input tokens",
-            "provenance": Provenance.BILLED.value, "amount": Decimal(amount), "amount_usd": Decimal(amount),
-            "input_tokens": 1000, "raw": {"amount": amount}}
+    return {
+        "day": date(2026, 2, day),
+        "provider_id": provider_id,
+        "account_id": account_id,
+        "project_key": "key_1",
+        "model": "claude-sonnet-4",
+        "line_item": "input tokens",
+        "provenance": Provenance.BILLED.value,
+        "amount": Decimal(amount),
+        "amount_usd": Decimal(amount),
+        "input_tokens": 1000,
+        "raw": {"amount": amount},
+    }
 
 
 def test_it_upserts_the_same_cost_line_to_one_row(db: Db) -> None:
@@ -43,8 +52,12 @@ def test_it_upserts_the_same_cost_line_to_one_row(db: Db) -> None:
 def test_it_keeps_lines_that_differ_by_provenance(db: Db) -> None:
     provider_id, account_id = _seed(db)
     billed = _line(provider_id, account_id, "2")
-    estimate = {**billed, "provenance": Provenance.ESTIMATED.value, "price_table": "genai-prices",
-                "price_table_version": "0.2.3"}
+    estimate = {
+        **billed,
+        "provenance": Provenance.ESTIMATED.value,
+        "price_table": "genai-prices",
+        "price_table_version": "0.2.3",
+    }
     with db.sessions.begin() as session:
         upsert_cost_lines(session, [billed, estimate])
     with db.sessions() as session:
@@ -53,8 +66,12 @@ def test_it_keeps_lines_that_differ_by_provenance(db: Db) -> None:
 
 def test_it_keeps_an_unpriced_line_without_an_amount(db: Db) -> None:
     provider_id, account_id = _seed(db)
-    unpriced = {**_line(provider_id, account_id, "0"), "provenance": Provenance.UNPRICED.value,
-                "amount": None, "amount_usd": None}
+    unpriced = {
+        **_line(provider_id, account_id, "0"),
+        "provenance": Provenance.UNPRICED.value,
+        "amount": None,
+        "amount_usd": None,
+    }
     with db.sessions.begin() as session:
         upsert_cost_lines(session, [unpriced])
     with db.sessions() as session:
@@ -67,8 +84,13 @@ def test_it_deletes_only_the_period_it_is_given(db: Db) -> None:
     with db.sessions.begin() as session:
         upsert_cost_lines(session, [_line(provider_id, account_id, "1", day) for day in (1, 2, 3, 4)])
     with db.sessions.begin() as session:
-        removed = delete_cost_lines(session, provider_id=provider_id, account_ids=[account_id],
-                                    start=date(2026, 2, 2), end=date(2026, 2, 3))
+        removed = delete_cost_lines(
+            session,
+            provider_id=provider_id,
+            account_ids=[account_id],
+            start=date(2026, 2, 2),
+            end=date(2026, 2, 3),
+        )
     with db.sessions() as session:
         days = session.scalars(select(CostLine.day).order_by(CostLine.day)).all()
     assert removed == 2

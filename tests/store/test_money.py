@@ -12,15 +12,24 @@ AMOUNTS = [Decimal("0.000001"), Decimal("123456789.123456789"), Decimal("1.23789
 
 
 def _line(provider_id: int, account_id: int, amount: Decimal, model: str) -> dict[str, object]:
-    return {"day": date(2026, 1, 15), "provider_id": provider_id, "account_id": account_id,
-            "model": model, "provenance": Provenance.BILLED.value, "amount": amount, "amount_usd": amount}
+    return {
+        "day": date(2026, 1, 15),
+        "provider_id": provider_id,
+        "account_id": account_id,
+        "model": model,
+        "provenance": Provenance.BILLED.value,
+        "amount": amount,
+        "amount_usd": amount,
+    }
 
 
 def test_it_stores_and_reads_back_amounts_exactly(db: Db) -> None:
     with db.sessions.begin() as session:
         provider = ensure_provider(session, key="openai", display_name="OpenAI")
         account = ensure_account(session, provider=provider, external_id="default", name="Default")
-        upsert_cost_lines(session, [_line(provider.id, account.id, a, f"m{i}") for i, a in enumerate(AMOUNTS)])
+        upsert_cost_lines(
+            session, [_line(provider.id, account.id, a, f"m{i}") for i, a in enumerate(AMOUNTS)]
+        )
     with db.sessions() as session:
         stored = session.scalars(select(CostLine.amount).order_by(CostLine.model)).all()
         total = session.scalar(select(func.sum(CostLine.amount)))

@@ -16,6 +16,8 @@ router = APIRouter(include_in_schema=False)
 def home(request: Request, engine: EngineDep) -> HTMLResponse:
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(
-        request, "home.html", {"database_ok": ping(engine), "sources": sorted(SOURCES)},
+        request,
+        "home.html",
+        {"database_ok": ping(engine), "sources": sorted(SOURCES)},
     )
     return response
