@@ -40,6 +40,7 @@ class Estimate:
     version: str
 
 
+@lru_cache(maxsize=1)  # reading package metadata costs ~0.6 ms; estimates call this per line
 def genai_prices_version() -> str:
     return version("genai-prices")
 
@@ -53,6 +54,8 @@ def estimate_tokens(provider_id: str, model: str, usage: TokenUsage, when: date)
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_tokens or None,
         cache_write_tokens=(usage.cache_write_tokens + usage.cache_write_1h_tokens) or None,
+        # the 1-hour share of those writes, priced at its own rate where the table has one
+        cache_write_1h_tokens=usage.cache_write_1h_tokens or None,
     )
     try:
         result = calc_price(
