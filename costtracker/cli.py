@@ -7,14 +7,23 @@ too, so cron, systemd and CI can run them.
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from costtracker import __version__
-from costtracker.errors import ConfigError, CostTrackerError
+from costtracker.auth.cli import token_app, user_app
+from costtracker.errors import ConfigError, CostTrackerError, InvalidInput
 from costtracker.settings import Settings, load_settings
+from costtracker.store.models import Outcome
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from costtracker.sources.base import Period
 
 app = typer.Typer(
     help="Track what an AI company spends, on what, and whether it earns more than it spends.",
@@ -24,6 +33,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -87,11 +98,229 @@ def check() -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
+def open_store(settings: Settings, *, migrate: bool = True) -> sessionmaker[Session]:
+    """Sessions on the configured database, its schema brought up to date first."""
+    from costtracker.store.db import make_engine, session_factory
+    from costtracker.store.migrate import upgrade
+
+    engine = make_engine(settings.effective_database_url)
+    if migrate:
+        upgrade(engine)
+    return session_factory(engine)
+
+
+def period_or_exit(month: str | None, start: str | None, end: str | None) -> Period:
+    from costtracker.periods import resolve
+
+    try:
+        return resolve(month=month, start=start, end=end)
+    except InvalidInput as exc:
+        raise fail(exc.message, EXIT_USAGE) from None
+
+
+MonthOption = Annotated[str | None, typer.Option("--month", help="A month, YYYY-MM")]
+StartOption = Annotated[str | None, typer.Option("--start", help="First day, YYYY-MM-DD (inclusive)")]
+EndOption = Annotated[str | None, typer.Option("--end", help="Last day, YYYY-MM-DD (inclusive)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+@app.command()
+def collect(
+    month: MonthOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Only this provider (repeatable)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Collect costs and usage (default: the month to date). Exit 1 when something failed."""
+    import asyncio
+
+    from rich.console import Console
+
+    from costtracker.collect.console import ProgressView, outcome_table
+    from costtracker.collect.engine import CollectionEngine, interrupted_runs_cleanup, resolve_providers
+    from costtracker.collect.runs import get_run, run_to_dict
+    from costtracker.logs import setup_logging
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    period = period_or_exit(month, start, end)
+    try:
+        keys = resolve_providers(provider)
+    except InvalidInput as exc:
+        raise fail(exc.message, EXIT_USAGE) from None
+    sessions = open_store(settings)
+    interrupted_runs_cleanup(sessions)
+    console = Console(stderr=as_json)
+    view = ProgressView(console) if console.is_terminal and not as_json else None
+    engine = CollectionEngine(settings, sessions, listener=view)
+    if view is not None:
+        with view:
+            result = asyncio.run(engine.run(period, providers=keys, trigger="cli"))
+    else:
+        result = asyncio.run(engine.run(period, providers=keys, trigger="cli"))
+    if as_json:
+        with sessions() as session:
+            typer.echo(json.dumps(run_to_dict(get_run(session, result.run_id)), indent=2))
+    else:
+        console.print(outcome_table(result.outcomes, settings.reporting_currency))
+        console.print(f"run #{result.run_id}: {result.status.value}")
+    raise typer.Exit(EXIT_OK if result.status == Outcome.SUCCESS else EXIT_FAILED)
+
+
+@app.command()
+def runs(
+    last: Annotated[int, typer.Option("--last", min=1, max=1000, help="How many runs")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """List the latest collection runs with their outcome."""
+    from costtracker.collect.runs import list_runs, run_to_dict
+
+    settings = settings_or_exit()
+    sessions = open_store(settings)
+    with sessions() as session:
+        found = [run_to_dict(run, with_logs=False) for run in list_runs(session, limit=last)]
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    for run in found:
+        failing = [o for o in run["outcomes"] if o["status"] in ("failed", "partial")]
+        typer.echo(
+            f"#{run['id']:<5} {run['started_at'][:19]}  {run['trigger']:<8} "
+            f"{run['period']['start']}..{run['period']['end']}  {run['status']:<8} "
+            f"{run['lines_written']} lines" + (f"  ({len(failing)} failing)" if failing else "")
+        )
+        for outcome in failing:
+            typer.echo(f"        {outcome['provider']} ({outcome['account']}): {outcome['reason']}")
+
+
+@app.command()
+def costs(
+    provider: Annotated[str, typer.Option("--provider", help="Provider key, e.g. openai")],
+    workspace: Annotated[str | None, typer.Option("--workspace", help="Workspace id or name")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Project id or name")] = None,
+    month: MonthOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What a provider (workspace, project) cost over a period, per model, from the database."""
+    from costtracker.reports.costs_view import print_costs
+    from costtracker.store.queries import cost_summary, resolve_scope
+
+    settings = settings_or_exit()
+    period = period_or_exit(month, start, end)
+    sessions = open_store(settings)
+    with sessions() as session:
+        try:
+            scope = resolve_scope(
+                session,
+                provider=provider,
+                workspace=workspace,
+                project=project,
+                start=period.start,
+                end=period.end,
+            )
+        except InvalidInput as exc:
+            raise fail(exc.message, EXIT_USAGE) from None
+        summary = cost_summary(session, scope, currency=settings.reporting_currency)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        print_costs(summary)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the dashboard", min=1, max=65535)] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its SQLite file")] = Path("data/demo"),
+) -> None:
+    """Emulated providers -> SQLite -> dashboard on http://127.0.0.1:8000, with no keys at all."""
+    from costtracker.demo import main as run_demo
+
+    run_demo(port=port, data_dir=data_dir, say=typer.echo)
+
+
+@app.command()
+def emulate(
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Only this one (repeatable)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the first emulator; the next ones follow")] = 9001,
+) -> None:
+    """Serve the providers' emulators on loopback (for curl, tests and trying things out)."""
+    import asyncio
+
+    from costtracker.emulators.serve import emulated_keys, serve_emulators
+
+    keys = emulated_keys(provider)
+    unknown = sorted(set(provider or []) - set(keys))
+    if unknown:
+        raise fail(f"no emulator for {', '.join(unknown)}; known: {', '.join(emulated_keys())}", EXIT_USAGE)
+
+    async def serve_forever() -> None:
+        async with serve_emulators(keys, first_port=port) as served:
+            for item in served:
+                typer.echo(f"{item.key:<12} {item.origin}")
+                for name, value in item.environment().items():
+                    typer.echo(f"    export {name}={value}")
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve_forever())
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run what is due now, then exit (for system cron)")
+    ] = False,
+    tick: Annotated[float, typer.Option(help="Seconds between two looks at the schedule", min=1)] = 30.0,
+) -> None:
+    """Run the schedules (daily collection, monthly close); stops cleanly on SIGTERM."""
+    import asyncio
+    import signal
+
+    from costtracker.collect.locks import holder_id
+    from costtracker.collect.schedule import Scheduler, sync_jobs
+    from costtracker.logs import setup_logging
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    sessions = open_store(settings)
+    scheduler = Scheduler(settings, sessions, holder=holder_id(), tick_seconds=tick)
+    if once:
+        sync_jobs(sessions, scheduler.jobs, settings.timezone)
+        ran = asyncio.run(scheduler.tick())
+        typer.echo(f"ran: {', '.join(ran) or 'nothing was due'}")
+        return
+
+    async def until_stopped() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler.start()
+        typer.echo(f"worker running ({', '.join(f'{j.name}: {j.cron}' for j in scheduler.jobs)})")
+        await stop.wait()
+        scheduler.stop()
+
+    asyncio.run(until_stopped())
+    typer.echo("worker stopped")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
     migrate: Annotated[bool, typer.Option(help="Upgrade the database schema first")] = True,
+    scheduler: Annotated[
+        bool, typer.Option(help="Also run the schedules (see COSTTRACKER_SCHEDULER_ENABLED)")
+    ] = True,
 ) -> None:
     """Serve the web app and API with Uvicorn."""
     import uvicorn
@@ -106,7 +335,8 @@ def serve(
     if migrate:
         upgrade(make_engine(settings.effective_database_url))
     typer.echo(f"costtracker {__version__} on http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    web = create_app(settings, run_scheduler=scheduler and settings.scheduler_enabled)
+    uvicorn.run(web, host=host, port=port, log_level=settings.log_level.lower())
 
 
 def main() -> None:

@@ -127,6 +127,7 @@ class Http:
         self.limits = limits or RateLimit()
         self.policy = policy or RetryPolicy()
         self.requests_made = 0
+        self.requests_by_account: dict[str | None, int] = {}
         self._semaphore = asyncio.Semaphore(self.limits.concurrency)
         self._limiter = AsyncLimiter(max(self.limits.per_second, 0.001), 1.0)
         self._sleep = sleep
@@ -219,6 +220,7 @@ class Http:
         async with self._semaphore:
             await self._limiter.acquire()
             self.requests_made += 1
+            self.requests_by_account[account] = self.requests_by_account.get(account, 0) + 1
             try:
                 response = await self._client.request(
                     method, path, params=params, json=json_body, headers=dict(headers or {})

@@ -136,6 +136,10 @@ class Collection:
     records: list[CostRecord]
     complete: bool = True
     notes: list[str] = field(default_factory=list)
+    # The days these records fully replace: None means the whole period asked for, [] nothing.
+    # A source whose API only reaches back so far (OpenRouter: 30 days) names the days it really
+    # covered, so lines stored earlier for older days are kept instead of being deleted and lost.
+    replaces: list[Period] | None = None
 
 
 class Source(ABC):
@@ -169,6 +173,16 @@ class Source(ABC):
 
         None means "nothing to say": either it has credentials or it is simply not configured.
         The engine reports a source with a problem as ``unavailable`` with this reason.
+        """
+        return None
+
+    @classmethod
+    def home_account(cls, credential: Credential) -> AccountInfo | None:
+        """The account a credential stands for, known without calling the API, or None.
+
+        OpenAI's workspace key *is* the workspace; a single-account provider's key is its
+        "default" account. The engine uses it to show a failed credential under the right
+        workspace even when discovery never succeeded. None when accounts are only discovered.
         """
         return None
 

@@ -81,6 +81,11 @@ class OpenAISource(Source):
     def credentials(cls, settings: Settings) -> list[Credential]:
         return [Credential(label, secret) for label, secret in sorted(settings.openai_workspaces().items())]
 
+    @classmethod
+    def home_account(cls, credential: Credential) -> AccountInfo | None:
+        """Each admin key is one organisation: its workspace is known before any request."""
+        return AccountInfo(slug(credential.label), credential.label)
+
     def auth_headers(self, credential: Credential) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential.secret.get_secret_value()}"}
 

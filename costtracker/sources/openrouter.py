@@ -168,16 +168,16 @@ class OpenRouterSource(Source):
 
     async def collect(self, credential: Credential, period: Period) -> Collection:
         if credential.extra.get("kind") != "management":
-            return Collection([], complete=False, notes=[NEEDS_MANAGEMENT])
+            return Collection([], complete=False, notes=[NEEDS_MANAGEMENT], replaces=[])
         covered, notes = coverage(period, clock.today())
         if covered is None:
-            return Collection([], complete=False, notes=notes)
+            return Collection([], complete=False, notes=notes, replaces=[])
         hashes = [str(key["hash"]) for key in await self._keys(credential) if _was_used(key)]
         account, *per_key = await asyncio.gather(
             self._lines(credential, None), *(self._lines(credential, h) for h in hashes)
         )
         records = self._records(account, dict(zip(hashes, per_key, strict=True)), covered)
-        return Collection(records, complete=not notes, notes=notes)
+        return Collection(records, complete=not notes, notes=notes, replaces=[covered])
 
     def _records(
         self, account: dict[LineKey, Line], per_key: dict[str, dict[LineKey, Line]], covered: Period

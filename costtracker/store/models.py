@@ -383,6 +383,23 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Coverage(Base):
+    """Which days of which credential were collected, and how it went: the difference between
+    "we know it cost nothing" and "we do not know" (unknown is never zero)."""
+
+    __tablename__ = "coverage"
+    __table_args__ = (UniqueConstraint("provider_key", "credential", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_key: Mapped[str] = mapped_column(String(64))
+    credential: Mapped[str] = mapped_column(String(200))  # the credential's label (OpenAI workspace...)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # success | partial | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("collection_runs.id", ondelete="SET NULL"))
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class CollectionLock(Base):
     """A claim on "collecting this provider for this period": one holder at a time.
 
@@ -501,6 +518,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CollectionLock",
+    "Coverage",
     "CollectionRun",
     "CostLine",
     "Delivery",

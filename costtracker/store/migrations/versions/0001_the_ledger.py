@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 16:58:55.055327
+Create Date: 2026-11-21 17:01:22.044609
 """
 
 from collections.abc import Sequence
@@ -208,6 +208,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_collection_locks")),
         sa.UniqueConstraint("key", name=op.f("uq_collection_locks_key")),
+    )
+    op.create_table(
+        "coverage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("provider_key", sa.String(length=64), nullable=False),
+        sa.Column("credential", sa.String(length=200), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("collected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["collection_runs.id"],
+            name=op.f("fk_coverage_run_id_collection_runs"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coverage")),
+        sa.UniqueConstraint("provider_key", "credential", "day", name=op.f("uq_coverage_provider_key")),
     )
     op.create_table(
         "report_snapshots",
@@ -496,6 +515,7 @@ def downgrade() -> None:
 
     op.drop_table("revenue_records")
     op.drop_table("report_snapshots")
+    op.drop_table("coverage")
     op.drop_table("collection_locks")
     op.drop_table("api_tokens")
     op.drop_table("accounts")

@@ -1,0 +1,1 @@
+"""The collection engine: runs sources concurrently, writes what they return idempotently."""
