@@ -8,6 +8,7 @@ too, so cron, systemd and CI can run them.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +18,7 @@ import typer
 from costtracker import __version__
 from costtracker.auth.cli import token_app, user_app
 from costtracker.errors import ConfigError, CostTrackerError, InvalidInput
+from costtracker.reports.commands import export_app, report_command
 from costtracker.settings import Settings, load_settings
 from costtracker.store.models import Outcome
 
@@ -35,6 +37,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(export_app, name="export")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -339,6 +342,9 @@ def serve(
     uvicorn.run(web, host=host, port=port, log_level=settings.log_level.lower())
 
 
+app.command("report")(report_command)  # defined in costtracker.reports.commands
+
+
 def main() -> None:
     """Entry point: domain errors become a message and an exit code, never a traceback."""
     try:
@@ -349,4 +355,13 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
     except CostTrackerError as exc:
         typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # the last resort: a message, never a traceback (details at DEBUG level)
+        logging.getLogger("costtracker").debug("unexpected error", exc_info=True)
+        typer.secho(
+            f"error: unexpected {type(exc).__name__}; run with COSTTRACKER_LOG_LEVEL=DEBUG for "
+            "details, and please report it",
+            fg=typer.colors.RED,
+            err=True,
+        )
         sys.exit(EXIT_FAILED)

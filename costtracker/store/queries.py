@@ -175,7 +175,7 @@ class _Totals:
             },
         )
         for name in ("requests", "input_tokens", "output_tokens"):
-            model[name] += getattr(row, name) or 0
+            model[name] += int(getattr(row, name) or 0)  # PostgreSQL sums BIGINT as NUMERIC
         model["provenance"].add(row.provenance)
         if row.provenance == Provenance.UNPRICED.value:
             self.unpriced += row.lines
