@@ -129,7 +129,9 @@ class Http:
         self.requests_made = 0
         self.requests_by_account: dict[str | None, int] = {}
         self._semaphore = asyncio.Semaphore(self.limits.concurrency)
-        self._limiter = AsyncLimiter(max(self.limits.per_second, 0.001), 1.0)
+        # One request every 1/rate seconds, no burst: a full bucket of N would let 2N through in
+        # some one-second window, which is over the provider's limit.
+        self._limiter = AsyncLimiter(1, 1.0 / max(self.limits.per_second, 0.001))
         self._sleep = sleep
         self._client = httpx.AsyncClient(
             base_url=self.base_url,

@@ -168,13 +168,12 @@ def record_coverage(
         }
         for day in period.days()
     ]
-    statement = insert(Coverage).values(values)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["provider_key", "credential", "day"],
-            set_={name: statement.excluded[name] for name in ("status", "reason", "run_id", "collected_at")},
-        )
+    statement = insert(Coverage)
+    statement = statement.on_conflict_do_update(
+        index_elements=["provider_key", "credential", "day"],
+        set_={name: statement.excluded[name] for name in ("status", "reason", "run_id", "collected_at")},
     )
+    session.execute(statement, values)
 
 
 def record_failure_coverage(
@@ -201,11 +200,8 @@ def record_failure_coverage(
         }
         for day in period.days()
     ]
-    session.execute(
-        insert(Coverage)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["provider_key", "credential", "day"])
-    )
+    statement = insert(Coverage).on_conflict_do_nothing(index_elements=["provider_key", "credential", "day"])
+    session.execute(statement, values)
 
 
 def merge(records: list[CostRecord]) -> list[CostRecord]:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +47,11 @@ class EmulatorConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # provider-specific knobs
 
 
+CONTROL_PREFIX = "/_emulator"
+CURSOR_PARAMS = {"page", "offset", "start_cursor", "cursor", "after", "starting_after"}
+CALLER_HEADERS = (b"authorization", b"x-api-key", b"xi-api-key")
+
+
 @dataclass
 class Stats:
     requests: int = 0
@@ -55,7 +61,25 @@ class Stats:
     peak_per_second: int = 0
     rate_violations: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    # requests per "chain": same caller, path and query but for the page cursor. The pages of one
+    # chain must be fetched one after the other, so the longest chain bounds how fast a client can be.
+    chains: dict[str, int] = field(default_factory=dict)
     _recent: deque[float] = field(default_factory=deque)
+
+    def chain(self, scope: Scope) -> None:
+        headers = dict(scope.get("headers") or [])
+        caller = hashlib.sha256(b"".join(headers.get(h, b"") for h in CALLER_HEADERS)).hexdigest()[:12]
+        query = sorted(
+            pair
+            for pair in parse_qsl(scope.get("query_string", b"").decode())
+            if pair[0] not in CURSOR_PARAMS
+        )
+        key = f"{caller} {scope['path']} {query}"
+        self.chains[key] = self.chains.get(key, 0) + 1
+
+    @property
+    def longest_chain(self) -> int:
+        return max(self.chains.values(), default=0)
 
     def start(self, path: str) -> int:
         self.requests += 1
@@ -89,8 +113,12 @@ class Faults:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].startswith(CONTROL_PREFIX):
+            await self._control(scope, receive, send)
+            return
         stats, config = self.stats, self.config
         current_rate = stats.start(scope["path"])
+        stats.chain(scope)
         number = stats.requests
         try:
             if config.latency_ms:
@@ -106,6 +134,24 @@ class Faults:
             await self.app(scope, receive, self._maybe_malformed(send))
         finally:
             stats.in_flight -= 1
+
+    async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``GET /_emulator/stats`` reports what clients did; ``POST /_emulator/reset`` starts afresh.
+
+        For benchmarks and tests that run the emulator in another process. Not counted as traffic.
+        """
+        if scope["path"] == f"{CONTROL_PREFIX}/reset" and scope["method"] == "POST":
+            self.stats = Stats()
+        body = {
+            "requests": self.stats.requests,
+            "peak_in_flight": self.stats.peak_in_flight,
+            "peak_per_second": self.stats.peak_per_second,
+            "rate_violations": self.stats.rate_violations,
+            "longest_chain": self.stats.longest_chain,
+            "statuses": self.stats.statuses,
+            "by_path": self.stats.by_path,
+        }
+        await JSONResponse(body)(scope, receive, send)
 
     def _fault(self, number: int, current_rate: int) -> tuple[int, str] | None:
         config = self.config

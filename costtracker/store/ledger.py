@@ -95,14 +95,14 @@ def upsert_cost_lines(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = cast(Table, CostLine.__table__)
     columns = {column.name for column in table.columns} - {"id"}
-    written = 0
-    for chunk in _chunks(rows, 500):
-        values = [_with_defaults(row, columns) for row in chunk]
-        statement = insert(table).values(values)
-        updated = {name: statement.excluded[name] for name in columns - _NOT_UPDATED}
-        session.execute(statement.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=updated))
-        written += len(values)
-    return written
+    statement = insert(table)
+    updated = {name: statement.excluded[name] for name in columns - _NOT_UPDATED}
+    statement = statement.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=updated)
+    values = [_with_defaults(row, columns) for row in rows]
+    # executemany: compiled once, sent in batches by the driver (a VALUES list of 500 rows
+    # would be compiled anew every time, which costs seconds)
+    session.execute(statement, values)
+    return len(values)
 
 
 def delete_cost_lines(
@@ -158,8 +158,3 @@ def _with_defaults(row: dict[str, Any], columns: set[str]) -> dict[str, Any]:
         raise ValueError(f"not cost line columns: {sorted(unknown)}")
     filled = {**_DEFAULTS, "collected_at": utcnow(), **row}
     return filled
-
-
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
-    for index in range(0, len(rows), size):
-        yield rows[index : index + size]
