@@ -17,7 +17,22 @@ Level = Literal["ok", "warning", "error"]
 
 def run_checks(settings: Settings) -> Iterator[tuple[Level, str]]:
     yield from _database(settings)
+    yield from _access(settings)
     yield from _sources(settings)
+
+
+def _access(settings: Settings) -> Iterator[tuple[Level, str]]:
+    from costtracker.auth.signing import KEY_FILE, configured_key
+    from costtracker.errors import ConfigError
+
+    try:
+        if configured_key(settings) is None and not settings.demo:
+            where = settings.data_dir / KEY_FILE
+            yield "warning", f"COSTTRACKER_SECRET_KEY: not set; the key kept in {where} signs report links"
+    except ConfigError as exc:
+        yield "error", exc.message
+    if settings.admin_email and settings.admin_password is None:
+        yield "warning", "COSTTRACKER_ADMIN_EMAIL is set without COSTTRACKER_ADMIN_PASSWORD: no admin created"
 
 
 def _database(settings: Settings) -> Iterator[tuple[Level, str]]:

@@ -18,6 +18,7 @@ import typer
 from costtracker import __version__
 from costtracker.auth.cli import token_app, user_app
 from costtracker.errors import ConfigError, CostTrackerError, InvalidInput
+from costtracker.notify.commands import email_app, notion_app
 from costtracker.reports.commands import export_app, report_command
 from costtracker.settings import Settings, load_settings
 from costtracker.store.models import Outcome
@@ -35,9 +36,15 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+fx_app = typer.Typer(
+    help="Exchange rates used to convert amounts to the reporting currency.", no_args_is_help=True
+)
+app.add_typer(fx_app, name="fx")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(export_app, name="export")
+app.add_typer(notion_app, name="notion")
+app.add_typer(email_app, name="email")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -84,6 +91,43 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision (
     engine = make_engine(settings.effective_database_url)
     downgrade(engine, revision)
     typer.echo(f"database at revision {current_revision(engine) or 'base (empty)'}")
+
+
+@fx_app.command("add")
+def fx_add(
+    currency: Annotated[str, typer.Argument(help="Source currency, e.g. EUR")],
+    rate: Annotated[str, typer.Argument(help="Units of the reporting currency for 1 unit, e.g. 1.0845")],
+    day: Annotated[
+        str | None, typer.Option("--date", help="First day the rate applies (default: today)")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Where the rate comes from, kept with it")] = "manual",
+) -> None:
+    """Record a rate; it applies from its date until a newer one. Recollect to convert past lines."""
+    from costtracker.collect.fx import record_rate
+
+    settings = settings_or_exit()
+    try:
+        stored = record_rate(
+            open_store(settings),
+            currency=currency,
+            quote=settings.reporting_currency,
+            rate=rate,
+            day=day,
+            source=source,
+        )
+    except InvalidInput as exc:
+        raise fail(exc.message, EXIT_USAGE) from None
+    typer.echo(f"1 {stored.currency} = {stored.rate} {stored.quote} from {stored.day} ({stored.source})")
+
+
+@fx_app.command("list")
+def fx_list() -> None:
+    """The recorded rates, newest first."""
+    from costtracker.collect.fx import list_rates
+
+    settings = settings_or_exit()
+    for rate in list_rates(open_store(settings)):
+        typer.echo(f"{rate.day}  1 {rate.currency} = {rate.rate} {rate.quote}  ({rate.source})")
 
 
 @app.command()
@@ -252,8 +296,15 @@ def emulate(
         list[str] | None, typer.Option("--provider", help="Only this one (repeatable)")
     ] = None,
     port: Annotated[int, typer.Option(help="Port of the first emulator; the next ones follow")] = 9001,
+    latency_ms: Annotated[int, typer.Option(help="Delay before every answer", min=0)] = 0,
+    page_size: Annotated[int | None, typer.Option(help="Force small pages", min=1)] = None,
+    projects_per_workspace: Annotated[
+        int | None, typer.Option(help="OpenAI projects per workspace", min=1)
+    ] = None,
 ) -> None:
-    """Serve the providers' emulators on loopback (for curl, tests and trying things out)."""
+    """Serve the providers' emulators on loopback (for curl, tests, benchmarks and trying things out).
+
+    Each also answers ``GET /_emulator/stats`` with what clients did (requests, peak concurrency)."""
     import asyncio
 
     from costtracker.emulators.serve import emulated_keys, serve_emulators
@@ -263,8 +314,13 @@ def emulate(
     if unknown:
         raise fail(f"no emulator for {', '.join(unknown)}; known: {', '.join(emulated_keys())}", EXIT_USAGE)
 
+    from costtracker.emulators.base import EmulatorConfig
+
+    extra = {"projects_per_workspace": projects_per_workspace} if projects_per_workspace else {}
+    config = EmulatorConfig(latency_ms=latency_ms, page_size=page_size, extra=extra)
+
     async def serve_forever() -> None:
-        async with serve_emulators(keys, first_port=port) as served:
+        async with serve_emulators(keys, first_port=port, config=config) as served:
             for item in served:
                 typer.echo(f"{item.key:<12} {item.origin}")
                 for name, value in item.environment().items():

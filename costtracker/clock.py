@@ -11,3 +11,8 @@ def utcnow() -> datetime:
 
 def today() -> date:
     return utcnow().date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment read back from SQLite (which drops the time zone) as aware UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

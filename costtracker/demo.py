@@ -23,6 +23,7 @@ from costtracker.sources.base import Period
 from costtracker.store.db import make_engine, session_factory
 from costtracker.store.migrate import upgrade
 
+DEMO_EUR_RATE = "1.08"
 DEMO_ADMIN_EMAIL = "demo@costtracker.local"
 DEMO_ADMIN_PASSWORD = "demo-password"  # noqa: S105 - printed to the user on purpose, demo data only
 
@@ -56,6 +57,21 @@ def fresh_database(settings: Settings) -> None:
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     engine.dispose()
+
+
+def seed_exchange_rates(settings: Settings) -> None:
+    """Mistral's emulator bills in EUR: give the demo a (fixed, labelled) rate to convert it."""
+    from costtracker.collect.fx import record_rate
+
+    sessions = session_factory(make_engine(settings.effective_database_url))
+    record_rate(
+        sessions,
+        currency="EUR",
+        quote=settings.reporting_currency,
+        rate=DEMO_EUR_RATE,
+        day=last_three_months().start,
+        source="demo: fixed rate, not a market rate",
+    )
 
 
 def create_demo_admin(settings: Settings) -> bool:
@@ -93,6 +109,7 @@ async def run_demo(*, host: str, port: int, data_dir: Path, say: Callable[[str],
         os.environ.update(demo_environment(served, data_dir))
         settings = load_settings()
         fresh_database(settings)
+        seed_exchange_rates(settings)
         await collect_demo_data(settings, say)
         has_admin = create_demo_admin(settings)
         app_server = server_for(create_app(settings))

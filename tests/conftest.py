@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from costtracker.settings import Settings, env_names
 from costtracker.store.db import make_engine, session_factory
 from costtracker.store.migrate import upgrade
+from tests.leakcheck import watching
 
 PG_ADMIN_URL = os.environ.get("COSTTRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -46,6 +47,19 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if _our_variable(name) and name != "COSTTRACKER_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(
+    request: pytest.FixtureRequest, clean_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Planted and configured secrets never reach a log line or a response (tests/leakcheck.py)."""
+    if request.node.get_closest_marker("leaks_secrets"):
+        yield
+        return
+    with watching(monkeypatch) as watch:
+        yield
+    watch.fail_on_leaks()
 
 
 def _pg_admin_engine() -> Engine:

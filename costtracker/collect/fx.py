@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from costtracker.clock import today
+from costtracker.errors import InvalidInput
 from costtracker.store.models import FxRate
 
 
@@ -67,3 +69,45 @@ class RateBook:
             f"the amounts are kept in their currency but not converted; add a rate with "
             f"`costtracker fx add`"
         )
+
+
+def record_rate(
+    sessions: sessionmaker[Session],
+    *,
+    currency: str,
+    quote: str,
+    rate: str | Decimal,
+    day: str | date | None = None,
+    source: str = "manual",
+) -> FxRate:
+    """Store (or replace) the rate of ``currency`` in ``quote`` from ``day`` on."""
+    code = currency.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise InvalidInput("currency", f"expected a three-letter code such as EUR, got {currency!r}")
+    try:
+        value = Decimal(str(rate))
+    except InvalidOperation:
+        raise InvalidInput("rate", f"expected a decimal number such as 1.0845, got {rate!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise InvalidInput("rate", "must be a positive number")
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            raise InvalidInput("date", f"expected YYYY-MM-DD, got {day!r}") from None
+    when = day or today()
+    with sessions.begin() as session:
+        existing = session.scalar(
+            select(FxRate).where(FxRate.day == when, FxRate.currency == code, FxRate.quote == quote)
+        )
+        if existing is None:
+            existing = FxRate(day=when, currency=code, quote=quote, rate=value, source=source)
+            session.add(existing)
+        else:
+            existing.rate, existing.source = value, source
+        return existing
+
+
+def list_rates(sessions: sessionmaker[Session]) -> list[FxRate]:
+    with sessions() as session:
+        return list(session.scalars(select(FxRate).order_by(FxRate.day.desc(), FxRate.currency)))

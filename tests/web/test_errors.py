@@ -7,10 +7,15 @@ from costtracker.settings import Settings
 from costtracker.web.app import create_app
 from tests.conftest import Db
 
+READ_TOKEN = "read-token-for-the-error-tests"
+
 
 @pytest.fixture
 def client(db: Db, make_settings: type[Settings]) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(database_url=db.url)), raise_server_exceptions=False) as c:
+    """Signed in with a read token: everything but /api/health, /login and /static is protected."""
+    app = create_app(make_settings(database_url=db.url, report_secret_token=READ_TOKEN))
+    bearer = {"Authorization": f"Bearer {READ_TOKEN}"}
+    with TestClient(app, raise_server_exceptions=False, headers=bearer) as c:
         yield c
 
 
