@@ -1,4 +1,4 @@
-"""``costtracker demo`` as a newcomer runs it: emulated providers, collected data, a dashboard to sign in to."""
+"""``costtracker demo`` as a newcomer runs it: emulated providers, collected data, a sign-in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
