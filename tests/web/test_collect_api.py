@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,7 +32,7 @@ def client(
             yield test_client
 
 
-def wait_for(client: TestClient, run_id: int, headers: dict[str, str]) -> dict[str, object]:
+def wait_for(client: TestClient, run_id: int, headers: dict[str, str]) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         run = client.get(f"/api/runs/{run_id}", headers=headers).json()
@@ -66,9 +67,8 @@ def test_the_seed_form_starts_a_run_that_can_be_followed(client: TestClient, db:
     run = wait_for(client, body["run_id"], reader)
     assert run["status"] == "success"
     assert run["trigger"] == "api"
-    assert [o["account"] for o in run["outcomes"]] == sorted(
-        name.split("_")[-1].capitalize()  # type: ignore[union-attr]
-        for name in DEMO_ENV
+    workspaces = sorted(name.split("_")[-1].capitalize() for name in DEMO_ENV)
+    assert [outcome["account"] for outcome in run["outcomes"]] == workspaces
     )
     listed = client.get("/api/runs", params={"limit": 5}, headers=reader).json()
     assert listed[0]["id"] == body["run_id"]
