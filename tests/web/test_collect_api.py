@@ -69,7 +69,6 @@ def test_the_seed_form_starts_a_run_that_can_be_followed(client: TestClient, db:
     assert run["trigger"] == "api"
     workspaces = sorted(name.split("_")[-1].capitalize() for name in DEMO_ENV)
     assert [outcome["account"] for outcome in run["outcomes"]] == workspaces
-    )
     listed = client.get("/api/runs", params={"limit": 5}, headers=reader).json()
     assert listed[0]["id"] == body["run_id"]
 
