@@ -1,8 +1,11 @@
-"""ElevenLabs: the subscription plan, priced from our table and shared out by the credits used.
+"""ElevenLabs: the subscription plan, priced from our table, and the credits each model used.
 
 ElevenLabs sells a monthly quota of credits (``character_limit``) for a plan price and bills usage
-beyond it as overage; no endpoint states money per day. So each day and model gets an
-*estimated* plan share::
+beyond it as overage; no endpoint states money per day. What a month costs is the plan price,
+used or not: each day carries an *estimated* ``subscription`` line, its slice of the monthly
+price (the slices of a calendar month add up to the price exactly), counted in totals. Beside
+it, for the per-model view, each day and model gets an *estimated* plan share that is NOT added
+to totals (it shows what the usage was worth at the plan's rate)::
 
     credits used that day by that model x monthly plan price x refresh months / divisor
 
@@ -44,6 +47,7 @@ T = TypeVar("T")
 ZERO = Decimal(0)
 ACCOUNT = "default"  # one key sees one workspace; the API names no workspace id
 PLAN_SHARE = "plan share"
+SUBSCRIPTION = "subscription"
 REFRESH_MONTHS = {"monthly_period": 1, "3_month_period": 3, "6_month_period": 6, "annual_period": 12}
 USAGE_QUERY = {"include_workspace_metrics": "true", "breakdown_type": "model", "aggregation_interval": "day"}
 
@@ -115,6 +119,7 @@ class ElevenLabsSource(Source):
             )
             for day, model in sorted(credits.keys() | characters.keys())
         ]
+        records += [subscription_line(plan, day) for day in period.days()]
         if plan.cycle_start and period.start <= plan.cycle_start <= period.end:
             records.append(overage_line(plan))
         notes = []
@@ -175,6 +180,7 @@ class ElevenLabsSource(Source):
             characters=int(characters),
             usage_extra={"credits": str(credits)},
             raw=raw,
+            in_total=False,  # the subscription line carries the money actually paid
         )
         if price is not None and plan.limit > 0:
             price_share(record, price, credits * price.price * plan.months / plan.divisor(day))
@@ -189,6 +195,28 @@ def price_share(record: CostRecord, price: UnitPrice, amount: Decimal) -> None:
     record.price_table_version = unit_prices_version()
     record.raw["monthly_price"] = str(price.price)
     record.raw["price_source"] = price.source
+
+
+def subscription_day(monthly: Decimal, day: date) -> Decimal:
+    """The day's slice of a monthly price; the slices of a calendar month add up to it exactly."""
+    days = calendar.monthrange(day.year, day.month)[1]
+    return quantize_money(monthly * day.day / days) - quantize_money(monthly * (day.day - 1) / days)
+
+
+def subscription_line(plan: Plan, day: date) -> CostRecord:
+    """What the plan costs that day, used or not: the money a month of ElevenLabs really takes."""
+    price = unit_price(ElevenLabsSource.key, f"plan:{plan.tier}", day)
+    record = CostRecord(
+        day=day,
+        account=ACCOUNT,
+        provenance=Provenance.UNPRICED,
+        amount=None,
+        line_item=f"{SUBSCRIPTION} ({plan.tier})",
+        raw={"tier": plan.tier, "day": day.isoformat()},
+    )
+    if price is not None:
+        price_share(record, price, subscription_day(price.price, day))
+    return record
 
 
 def overage_line(plan: Plan) -> CostRecord:

@@ -75,7 +75,31 @@ async def test_it_estimates_a_month_exactly_as_the_documented_formula(
     wiring = elevenlabs(config=config())
     collection = await collect(wiring, JANUARY)
     assert total(shares(collection)) == documented_formula(data(wiring), JANUARY)
-    assert all(r.provenance == Provenance.ESTIMATED and r.in_total for r in shares(collection))
+    assert all(r.provenance == Provenance.ESTIMATED and not r.in_total for r in shares(collection))
+
+
+async def test_a_month_costs_the_plan_price_used_or_not(elevenlabs: Callable[..., Wiring]) -> None:
+    wiring = elevenlabs(config=config())
+    collection = await collect(wiring, JANUARY)
+    price = unit_price("elevenlabs", f"plan:{data(wiring).tier}", JANUARY.start)
+    assert price is not None
+    subscription = [r for r in collection.records if r.line_item.startswith("subscription")]
+    assert len(subscription) == 31 and all(
+        r.in_total and r.provenance == Provenance.ESTIMATED for r in subscription
+    )
+    assert total(subscription) == price.price
+    counted = [r for r in collection.records if r.in_total and r.line_item != "overage"]
+    assert total(counted) == price.price
+
+
+async def test_a_partial_month_costs_its_days_share_of_the_plan(elevenlabs: Callable[..., Wiring]) -> None:
+    wiring = elevenlabs(config=config())
+    first_ten = Period(JANUARY.start, JANUARY.start.replace(day=10))
+    collection = await collect(wiring, first_ten)
+    price = unit_price("elevenlabs", f"plan:{data(wiring).tier}", JANUARY.start)
+    assert price is not None
+    subscription = [r for r in collection.records if r.line_item.startswith("subscription")]
+    assert total(subscription) == quantize_money(price.price * 10 / 31)
 
 
 async def test_it_caps_the_current_cycle_at_the_plan_price_when_it_is_in_overage(
