@@ -11,6 +11,7 @@ Settings are never built at import time: call :func:`get_settings` (cached) or b
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from functools import lru_cache
@@ -142,7 +143,7 @@ class Settings(BaseSettings):
     mistral_api_key: SecretStr | None = Field(None, validation_alias=env("MISTRAL_API_KEY"))
     mistral_admin_key: SecretStr | None = Field(None, validation_alias=env("MISTRAL_ADMIN_KEY"))
     mistral_admin_usage_path: str = Field(
-        "/api/admin/usage", validation_alias=env("COSTTRACKER_MISTRAL_ADMIN_USAGE_PATH")
+        "/v1/admin/usage", validation_alias=env("COSTTRACKER_MISTRAL_ADMIN_USAGE_PATH")
     )
 
     # --- delivery: Notion, email ------------------------------------------------------------
@@ -159,12 +160,24 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, validation_alias=env("COSTTRACKER_SMTP_USERNAME"))
     smtp_password: SecretStr | None = Field(None, validation_alias=env("COSTTRACKER_SMTP_PASSWORD"))
     smtp_security: str = Field("none", validation_alias=env("COSTTRACKER_SMTP_SECURITY"))
+    notion_properties: str = Field("", validation_alias=env("COSTTRACKER_NOTION_PROPERTIES"))
+    notion_requests_per_second: float = Field(
+        3.0, gt=0, le=100, validation_alias=env("COSTTRACKER_NOTION_REQUESTS_PER_SECOND")
+    )
 
     # --- access ------------------------------------------------------------------------------
     collect_secret_token: SecretStr | None = Field(None, validation_alias=env("COLLECT_SECRET_TOKEN"))
     report_secret_token: SecretStr | None = Field(None, validation_alias=env("REPORT_SECRET_TOKEN"))
     admin_email: str | None = Field(None, validation_alias=env("COSTTRACKER_ADMIN_EMAIL"))
     admin_password: SecretStr | None = Field(None, validation_alias=env("COSTTRACKER_ADMIN_PASSWORD"))
+    login_max_attempts: int = Field(10, ge=1, le=1000, validation_alias=env("COSTTRACKER_LOGIN_MAX_ATTEMPTS"))
+    login_window_seconds: int = Field(
+        900, ge=1, le=86_400, validation_alias=env("COSTTRACKER_LOGIN_WINDOW_SECONDS")
+    )
+    session_max_age_hours: int = Field(
+        168, ge=1, le=8760, validation_alias=env("COSTTRACKER_SESSION_MAX_AGE_HOURS")
+    )
+    report_link_days: int = Field(30, ge=1, le=366, validation_alias=env("COSTTRACKER_REPORT_LINK_DAYS"))
 
     # --- schedules ---------------------------------------------------------------------------
     schedule_collect_cron: str = Field(
@@ -194,6 +207,20 @@ class Settings(BaseSettings):
         if value.lower() not in {"none", "starttls", "ssl"}:
             raise ValueError("must be one of none, starttls, ssl")
         return value.lower()
+
+    @field_validator("notion_properties")
+    @classmethod
+    def _json_object_of_names(cls, value: str) -> str:
+        """A JSON object of property names; which keys are known is checked by notify.notion_schema."""
+        if not value.strip():
+            return ""
+        try:
+            names = json.loads(value)
+        except ValueError:
+            raise ValueError('must be a JSON object such as {"usages.cost": "Cost USD"}') from None
+        if not isinstance(names, dict) or not all(isinstance(v, str) and v.strip() for v in names.values()):
+            raise ValueError('must be a JSON object of non-empty names, such as {"usages.cost": "Cost USD"}')
+        return value
 
     @field_validator("reporting_currency")
     @classmethod

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import mimetypes
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,29 +49,63 @@ class LineFilter:
 
 def columns(currency: str) -> list[str]:
     return [
-        "day", "provider", "workspace", "workspace_id", "project", "project_id", "model", "line_item",
-        "provenance", "counted", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-        "requests", "characters", "audio_seconds", "amount", "currency", f"amount_{currency.lower()}",
-        "fx_rate", "fx_source", "price_table", "price_table_version", "collected_at",
+        "day",
+        "provider",
+        "workspace",
+        "workspace_id",
+        "project",
+        "project_id",
+        "model",
+        "line_item",
+        "provenance",
+        "counted",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "requests",
+        "characters",
+        "audio_seconds",
+        "amount",
+        "currency",
+        f"amount_{currency.lower()}",
+        "fx_rate",
+        "fx_source",
+        "price_table",
+        "price_table_version",
+        "collected_at",
     ]
 
 
-def lines_query(session: Session, chosen: LineFilter) -> Select[Any]:
+def lines_query(session: Session, chosen: LineFilter) -> Select[*tuple[Any, ...]]:
     """The lines of ``chosen``, in a stable order (day, provider, workspace, project, model)."""
-    query = (
+    query: Select[*tuple[Any, ...]] = (
         select(CostLine, Provider.key, Account.name, Account.external_id, Project.name)
         .join(Provider, CostLine.provider_id == Provider.id)
         .join(Account, CostLine.account_id == Account.id)
         .outerjoin(Project, CostLine.project_id == Project.id)
         .where(CostLine.day >= chosen.period.start, CostLine.day <= chosen.period.end)
-        .order_by(CostLine.day, Provider.key, Account.name, CostLine.project_key, CostLine.model,
-                  CostLine.line_item, CostLine.provenance)
+        .order_by(
+            CostLine.day,
+            Provider.key,
+            Account.name,
+            CostLine.project_key,
+            CostLine.model,
+            CostLine.line_item,
+            CostLine.provenance,
+        )
     )
     if chosen.workspace or chosen.project:
         if len(chosen.providers) != 1:
             raise InvalidInput("provider", "a workspace or project filter needs exactly one provider")
-        scope = resolve_scope(session, provider=chosen.providers[0], workspace=chosen.workspace,
-                              project=chosen.project, start=chosen.period.start, end=chosen.period.end)
+        scope = resolve_scope(
+            session,
+            provider=chosen.providers[0],
+            workspace=chosen.workspace,
+            project=chosen.project,
+            start=chosen.period.start,
+            end=chosen.period.end,
+        )
         query = query.where(CostLine.provider_id == scope.provider.id)
         if scope.account is not None:
             query = query.where(CostLine.account_id == scope.account.id)
@@ -104,19 +140,49 @@ def write_csv(session: Session, chosen: LineFilter, out: io.TextIOBase | Any, *,
 def counted_total(rows: list[dict[str, str]], currency: str) -> Decimal:
     """What the rows of an exported CSV add up to, the way totals count (billed, estimated, manual)."""
     column = f"amount_{currency.lower()}"
-    return sum((Decimal(row[column]) for row in rows
-                if row["counted"] == "true" and row["provenance"] in COUNTED and row[column]), Decimal(0))
+    return sum(
+        (
+            Decimal(row[column])
+            for row in rows
+            if row["counted"] == "true" and row["provenance"] in COUNTED and row[column]
+        ),
+        Decimal(0),
+    )
 
 
-def _cells(line: CostLine, provider: str, workspace: str, workspace_id: str, project: str | None) -> list[str]:
+def _cells(
+    line: CostLine, provider: str, workspace: str, workspace_id: str, project: str | None
+) -> list[str]:
     return [
-        line.day.isoformat(), provider, _text(workspace), _text(workspace_id), _text(project or ""),
-        _text(line.project_key), _text(line.model), _text(line.line_item), line.provenance,
-        "true" if line.in_total else "false", *(_number(getattr(line, name)) for name in (
-            "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "requests",
-            "characters", "audio_seconds", "amount")),
-        line.currency, _number(line.amount_usd), _number(line.fx_rate), _text(line.fx_source or ""),
-        _text(line.price_table or ""), _text(line.price_table_version or ""),
+        line.day.isoformat(),
+        provider,
+        _text(workspace),
+        _text(workspace_id),
+        _text(project or ""),
+        _text(line.project_key),
+        _text(line.model),
+        _text(line.line_item),
+        line.provenance,
+        "true" if line.in_total else "false",
+        *(
+            _number(getattr(line, name))
+            for name in (
+                "input_tokens",
+                "output_tokens",
+                "cached_input_tokens",
+                "cache_write_tokens",
+                "requests",
+                "characters",
+                "audio_seconds",
+                "amount",
+            )
+        ),
+        line.currency,
+        _number(line.amount_usd),
+        _number(line.fx_rate),
+        _text(line.fx_source or ""),
+        _text(line.price_table or ""),
+        _text(line.price_table_version or ""),
         line.collected_at.isoformat() if line.collected_at else "",
     ]
 
@@ -136,7 +202,12 @@ def _text(value: str) -> str:
 
 def pdf_from_html(html: str) -> bytes:
     """Lay the report page out as PDF (A4, the page's print styles)."""
-    from weasyprint import HTML
+    with warnings.catch_warnings():  # an older system without HarfBuzz-Subset still makes PDFs
+        warnings.filterwarnings("ignore", message=".*HarfBuzz-Subset", category=DeprecationWarning)
+        from weasyprint import HTML
+    # app.css's screen-only media features (dark mode, narrow screens) mean nothing on paper:
+    # WeasyPrint says so at WARNING for every page, which is noise in the server's log
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
     document: bytes = HTML(string=html, base_url=PDF_ORIGIN, url_fetcher=_static_fetcher()).write_pdf()
     return document

@@ -121,7 +121,7 @@ def provider_report(
         change_pct=percent(change, before.total),
         top_models=top,
         provenance=provenance,
-        unpriced_lines=now.summary["unpriced_lines"],
+        unpriced_lines=now.unpriced_lines,
         projects=now.projects,
         drivers=_drivers([now], [before], currency) if change is not None else None,
         previous_status=before.status.status,
@@ -217,7 +217,7 @@ def _earlier_months(period: Period, count: int) -> list[Period]:
 
 
 def _active(month: ProviderMonth) -> bool:
-    return month.status.known and (bool(month.total) or month.summary["unpriced_lines"] > 0)
+    return month.status.known and (bool(month.total) or month.unpriced_lines > 0)
 
 
 def _sum(values: Iterable[Decimal | None]) -> Decimal:

@@ -61,7 +61,11 @@ class Formatter:
     def pct(self, value: Decimal | None) -> str:
         if value is None:
             return ""
-        return ("+" if value > 0 else "") + str(format_decimal(value, format="#,##0.0", locale=self.locale)) + " %"
+        return (
+            ("+" if value > 0 else "")
+            + str(format_decimal(value, format="#,##0.0", locale=self.locale))
+            + " %"
+        )
 
     def number(self, value: int | None) -> str:
         return "" if not value else str(format_decimal(value, locale=self.locale))
@@ -106,9 +110,60 @@ def bars(values: list[tuple[str, Decimal | None, str]]) -> list[Bar]:
     for label, amount, status in values:
         size = ""
         if amount is not None and largest is not None:
-            size = str((max(amount, Decimal(0)) * HUNDRED / largest).quantize(TENTH, rounding=ROUND_HALF_EVEN))
+            size = str(
+                (max(amount, Decimal(0)) * HUNDRED / largest).quantize(TENTH, rounding=ROUND_HALF_EVEN)
+            )
         found.append(Bar(label, amount, size, status))
     return found
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    amount: Decimal | None
+    known: bool
+    x: int
+    y: int
+    width: int
+    height: int
+    colour: str
+
+    @property
+    def middle(self) -> int:
+        return self.x + self.width // 2
+
+
+@dataclass(frozen=True)
+class ColumnChart:
+    """A small SVG bar chart computed here (integers only), so it needs no script to show."""
+
+    columns: list[Column]
+    width: int = 600
+    height: int = 210
+    baseline: int = 185
+    tallest: int = 150
+
+    @classmethod
+    def of(cls, trend: list[Bar]) -> ColumnChart:
+        chart = cls([])
+        slot = chart.width // max(len(trend), 1)
+        for index, bar in enumerate(trend):
+            known = bool(bar.size)
+            height = int(Decimal(bar.size or "20") * chart.tallest / HUNDRED) if known else chart.tallest // 4
+            colour = "#3b5bdb" if index == len(trend) - 1 else "#93b4f0"
+            chart.columns.append(
+                Column(
+                    label=bar.label,
+                    amount=bar.amount,
+                    known=known,
+                    x=index * slot + slot // 5,
+                    y=chart.baseline - height,
+                    width=slot * 3 // 5,
+                    height=height,
+                    colour=colour if bar.status == "complete" else "#c8d3e6",
+                )
+            )
+        return chart
 
 
 def driver_rows(drivers: Drivers | None) -> list[dict[str, Any]]:
@@ -132,7 +187,9 @@ def chart_data(report: MonthlyReport) -> dict[str, Any]:
     }
 
 
-def report_context(report: MonthlyReport, *, links: Links, printing: bool, locale: str = "en") -> dict[str, Any]:
+def report_context(
+    report: MonthlyReport, *, links: Links, printing: bool, locale: str = "en"
+) -> dict[str, Any]:
     """Everything ``report.html`` uses."""
     known = [p for p in report.providers if p.total is not None]
     return {
@@ -141,7 +198,7 @@ def report_context(report: MonthlyReport, *, links: Links, printing: bool, local
         "links": links,
         "printing": printing,
         "split": bars([(p.name, p.total, p.status) for p in known]),
-        "trend": bars([(t.month, t.total, t.status) for t in report.trend]),
+        "trend_svg": ColumnChart.of(bars([(t.month, t.total, t.status) for t in report.trend])),
         "drivers": driver_rows(report.drivers),
         "chart_data": chart_data(report),
     }
@@ -157,7 +214,8 @@ def template_environment() -> Environment:
     return env
 
 
-def render_report(report: MonthlyReport, *, links: Links, printing: bool, env: Environment | None = None,
-                  **extra: Any) -> str:
+def render_report(
+    report: MonthlyReport, *, links: Links, printing: bool, env: Environment | None = None, **extra: Any
+) -> str:
     template = (env or template_environment()).get_template("report.html")
     return template.render(**report_context(report, links=links, printing=printing), **extra)
