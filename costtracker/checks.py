@@ -19,6 +19,7 @@ def run_checks(settings: Settings) -> Iterator[tuple[Level, str]]:
     yield from _database(settings)
     yield from _access(settings)
     yield from _sources(settings)
+    yield from _delivery(settings)
 
 
 def _access(settings: Settings) -> Iterator[tuple[Level, str]]:
@@ -66,3 +67,28 @@ def _sources(settings: Settings) -> Iterator[tuple[Level, str]]:
         else:
             keys = " or ".join(source.settings_keys) or "its key"
             yield "warning", f"{source.display_name}: not configured (set {keys}); it will be skipped"
+
+
+def _delivery(settings: Settings) -> Iterator[tuple[Level, str]]:
+    """The monthly report's e-mail and Notion: what will happen at the close."""
+    recipients = [r.strip() for r in (settings.report_email_to or "").split(",") if r.strip()]
+    transport = "Resend" if settings.resend_api_key else ("SMTP" if settings.smtp_host else None)
+    if recipients and transport is None:
+        yield (
+            "warning",
+            "REPORT_EMAIL_TO is set but neither RESEND_API_KEY nor COSTTRACKER_SMTP_HOST: no e-mail",
+        )
+    elif transport and not recipients:
+        yield "warning", f"{transport} is configured but REPORT_EMAIL_TO is empty: no e-mail will be sent"
+    elif transport:
+        yield "ok", f"monthly report e-mailed through {transport} to {len(recipients)} recipient(s)"
+    if settings.resend_api_key and settings.email_from.rstrip(">").endswith("@localhost"):
+        yield "warning", "COSTTRACKER_EMAIL_FROM: Resend only sends from a verified domain, not localhost"
+    if settings.notion_api_key and not (settings.notion_services_db_id and settings.notion_usages_db_id):
+        yield (
+            "warning",
+            (
+                "NOTION_API_KEY is set without NOTION_SERVICES_DB_ID and NOTION_USAGES_DB_ID: "
+                "run `costtracker notion setup --parent-page ID`"
+            ),
+        )
