@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from costtracker.clock import utcnow
 from costtracker.collect.fx import RateBook
 from costtracker.sources.base import Collection, CostRecord, Credential, Discovery, Period, Source
+from costtracker.store.generations import bump_generation
 from costtracker.store.ledger import (
     delete_cost_lines,
     ensure_account,
@@ -156,24 +157,14 @@ def record_coverage(
 ) -> None:
     """Remember, day by day, that this credential was collected (or failed) for the period."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = [
-        {
-            "provider_key": provider,
-            "credential": credential,
-            "day": day,
-            "status": str(status),
-            "reason": reason,
-            "run_id": run_id,
-            "collected_at": utcnow(),
-        }
-        for day in period.days()
-    ]
+    values = _coverage_rows(provider, credential, period, str(status), reason, run_id)
     statement = insert(Coverage)
     statement = statement.on_conflict_do_update(
         index_elements=["provider_key", "credential", "day"],
         set_={name: statement.excluded[name] for name in ("status", "reason", "run_id", "collected_at")},
     )
     session.execute(statement, values)
+    bump_generation(session, provider)  # caches of this provider are stale from this commit on
 
 
 def record_failure_coverage(
@@ -188,20 +179,28 @@ def record_failure_coverage(
 ) -> None:
     """Mark days failed (or partial) where nothing was known; never hide data collected before."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = [
+    values = _coverage_rows(provider, credential, period, str(status), reason, run_id)
+    statement = insert(Coverage).on_conflict_do_nothing(index_elements=["provider_key", "credential", "day"])
+    session.execute(statement, values)
+    bump_generation(session, provider)
+
+
+def _coverage_rows(
+    provider: str, credential: str, period: Period, status: str, reason: str | None, run_id: int | None
+) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
         {
             "provider_key": provider,
             "credential": credential,
             "day": day,
-            "status": str(status),
+            "status": status,
             "reason": reason,
             "run_id": run_id,
-            "collected_at": utcnow(),
+            "collected_at": now,
         }
         for day in period.days()
     ]
-    statement = insert(Coverage).on_conflict_do_nothing(index_elements=["provider_key", "credential", "day"])
-    session.execute(statement, values)
 
 
 def merge(records: list[CostRecord]) -> list[CostRecord]:

@@ -10,6 +10,7 @@ an ``unpriced`` line, never a zero. Balances are facts about a project (meta), n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -85,9 +86,11 @@ class DeepgramSource(Source):
         return {"Authorization": f"Token {credential.secret.get_secret_value()}"}
 
     async def discover(self, credential: Credential) -> Discovery:
+        found = await self.projects(credential)
+        balances = await asyncio.gather(*(self.balances(credential, pid) for pid in found))
         projects = [
-            ProjectInfo(ACCOUNT, pid, name, meta={"balances": await self.balances(credential, pid)})
-            for pid, name in (await self.projects(credential)).items()
+            ProjectInfo(ACCOUNT, pid, name, meta={"balances": balance})
+            for (pid, name), balance in zip(found.items(), balances, strict=True)
         ]
         totals: dict[str, Decimal] = {}
         for project in projects:
@@ -102,10 +105,13 @@ class DeepgramSource(Source):
         return Discovery([AccountInfo(ACCOUNT, "Deepgram", meta=meta)], projects)
 
     async def collect(self, credential: Credential, period: Period) -> Collection:
-        records: list[CostRecord] = []
-        for project in await self.projects(credential):
-            records += await self.project_records(credential, project, period)
-        return Collection(records)
+        per_project = await asyncio.gather(
+            *(
+                self.project_records(credential, project, period)
+                for project in await self.projects(credential)
+            )
+        )
+        return Collection([record for records in per_project for record in records])
 
     async def projects(self, credential: Credential) -> dict[str, str]:
         body = await self.get(credential, "/v1/projects")
