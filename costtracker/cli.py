@@ -309,10 +309,11 @@ def emulate(
 
     from costtracker.emulators.serve import emulated_keys, serve_emulators
 
-    keys = emulated_keys(provider)
+    keys = emulated_keys(provider, delivery=True)
     unknown = sorted(set(provider or []) - set(keys))
     if unknown:
-        raise fail(f"no emulator for {', '.join(unknown)}; known: {', '.join(emulated_keys())}", EXIT_USAGE)
+        known = ", ".join(emulated_keys(delivery=True))
+        raise fail(f"no emulator for {', '.join(unknown)}; known: {known}", EXIT_USAGE)
 
     from costtracker.emulators.base import EmulatorConfig
 

@@ -49,8 +49,13 @@ def server_for(app: Any) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def emulated_keys(only: list[str] | None = None) -> list[str]:
-    return [key for key in available_sources() if not only or key in only]
+DELIVERY_EMULATORS = ("resend", "notion")  # where the monthly report goes, after the sources
+
+
+def emulated_keys(only: list[str] | None = None, *, delivery: bool = False) -> list[str]:
+    """The sources' emulators (in registry order), and with ``delivery`` the report's targets too."""
+    keys = [*available_sources(), *(DELIVERY_EMULATORS if delivery else ())]
+    return [key for key in keys if not only or key in only]
 
 
 @asynccontextmanager
