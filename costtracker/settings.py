@@ -178,6 +178,7 @@ class Settings(BaseSettings):
         168, ge=1, le=8760, validation_alias=env("COSTTRACKER_SESSION_MAX_AGE_HOURS")
     )
     report_link_days: int = Field(30, ge=1, le=366, validation_alias=env("COSTTRACKER_REPORT_LINK_DAYS"))
+    cache_seconds: int = Field(300, ge=0, le=86_400, validation_alias=env("COSTTRACKER_CACHE_SECONDS"))
 
     # --- schedules ---------------------------------------------------------------------------
     schedule_collect_cron: str = Field(

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -512,18 +513,109 @@ class NotionPage(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
 
+class CostRollupDay(Base):
+    """Cost lines added up per day, workspace, project and provenance (no model), for the overview,
+    charts and workspace totals at any history size.
+
+    Kept exact by database triggers on ``cost_lines`` (migration 0002): every insert, update and
+    delete of a line, by any writer, adds or removes its share in the same transaction. Only the
+    SQL of :mod:`costtracker.store.rollups` reads it. ``project_id`` 0 means "no project".
+    """
+
+    __tablename__ = "cost_rollup_days"
+    __table_args__ = (
+        PrimaryKeyConstraint("provider_id", "day", "account_id", "project_id", "provenance", "in_total"),
+        {"sqlite_with_rowid": False},
+    )
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(Integer)
+    provenance: Mapped[str] = mapped_column(String(16))
+    in_total: Mapped[bool] = mapped_column(Boolean)
+    amount_usd: Mapped[Decimal] = mapped_column(Money)  # NULL amounts add 0: ``converted`` counts them
+    lines: Mapped[int] = mapped_column(Integer)
+    converted: Mapped[int] = mapped_column(Integer)  # lines with an amount in the reporting currency
+    priced: Mapped[int] = mapped_column(Integer)  # lines with an amount at all
+
+
+class CostRollupMonth(Base):
+    """Cost lines added up per calendar month, workspace, project, model and provenance: what
+    ``cost_summary`` reads for the whole months of a period (the days around them come from
+    ``cost_lines``). Maintained by the same triggers as :class:`CostRollupDay`."""
+
+    __tablename__ = "cost_rollup_months"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "provider_id", "month", "account_id", "project_id", "model", "provenance", "in_total"
+        ),
+        {"sqlite_with_rowid": False},
+    )
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)  # its first day
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(300))  # queries.MODEL_KEY: model, else line item
+    provenance: Mapped[str] = mapped_column(String(16))
+    in_total: Mapped[bool] = mapped_column(Boolean)
+    amount_usd: Mapped[Decimal] = mapped_column(Money)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[int] = mapped_column(Integer)
+    converted: Mapped[int] = mapped_column(Integer)
+    priced: Mapped[int] = mapped_column(Integer)
+
+
+class CostRollupTotal(Base):
+    """Cost lines added up per provider and calendar month, nothing else: the overview of a year
+    reads a few hundred rows of it. Maintained by the same triggers as :class:`CostRollupDay`."""
+
+    __tablename__ = "cost_rollup_totals"
+    __table_args__ = (
+        PrimaryKeyConstraint("provider_id", "month", "provenance", "in_total"),
+        {"sqlite_with_rowid": False},
+    )
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)  # its first day
+    provenance: Mapped[str] = mapped_column(String(16))
+    in_total: Mapped[bool] = mapped_column(Boolean)
+    amount_usd: Mapped[Decimal] = mapped_column(Money)
+    lines: Mapped[int] = mapped_column(Integer)
+    converted: Mapped[int] = mapped_column(Integer)
+    priced: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerGeneration(Base):
+    """A counter per provider, bumped whenever a collection writes its lines or coverage: caches
+    in any process compare it to know that what they hold is stale."""
+
+    __tablename__ = "ledger_generations"
+
+    provider_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 __all__ = [
     "Account",
     "ApiToken",
     "AuditEntry",
     "Base",
     "CollectionLock",
-    "Coverage",
     "CollectionRun",
     "CostLine",
+    "CostRollupDay",
+    "CostRollupMonth",
+    "CostRollupTotal",
+    "Coverage",
     "Delivery",
     "FxRate",
     "InfraSnapshot",
+    "LedgerGeneration",
     "LoginAttempt",
     "ManualEntry",
     "NotionPage",

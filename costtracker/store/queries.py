@@ -5,12 +5,17 @@ estimate that shadows billed money ``in_total = False``), manual entries, and ne
 line: those are counted apart. Whether the numbers can be trusted is said by ``status``, from
 the coverage the engine records day by day: ``complete``, ``partial`` (some collection failed
 or some days were never collected) or ``unknown`` (never collected: the total is then null, not 0).
+
+At any history size: the whole months of a period are read from the month rollup (kept exact
+by triggers, see :mod:`costtracker.store.rollups`), only the days around them from the lines,
+and the two are added in exactly the same way, so the answer is the same as from the lines alone.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,9 +23,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from costtracker.clock import today
+from costtracker.clock import as_utc, today
 from costtracker.errors import InvalidInput
 from costtracker.store.models import Account, CostLine, Coverage, Outcome, Project, Provenance, Provider
+from costtracker.store.rollups import MODEL_KEY as MODEL_KEY  # re-exported: reports group by it
+from costtracker.store.rollups import Filter, cut, model_rows
+from costtracker.store.types import plain
 
 COUNTED = (Provenance.BILLED.value, Provenance.ESTIMATED.value, Provenance.MANUAL.value)
 
@@ -103,9 +111,6 @@ def _where(scope: Scope) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-MODEL_KEY = func.coalesce(func.nullif(CostLine.model, ""), func.nullif(CostLine.line_item, ""), "(other)")
-
-
 def _grouped(scope: Scope) -> Select[*tuple[Any, ...]]:
     return (
         select(
@@ -125,11 +130,27 @@ def _grouped(scope: Scope) -> Select[*tuple[Any, ...]]:
     )
 
 
+def scope_filter(scope: Scope) -> Filter:
+    return Filter(
+        scope.provider.id,
+        scope.account.id if scope.account else None,
+        scope.project.id if scope.project else None,
+    )
+
+
+def grouped_rows(session: Session, scope: Scope) -> list[Any]:
+    """Sums per model, provenance and in_total: whole months from the rollup, other days from lines."""
+    parts = cut(scope.start, scope.end)
+    rows = model_rows(session, scope_filter(scope), parts.months) if parts.months else []
+    for start, end in parts.days:
+        rows.extend(session.execute(_grouped(replace(scope, start=start, end=end))).all())
+    return rows
+
+
 def cost_summary(session: Session, scope: Scope, *, currency: str = "USD") -> dict[str, Any]:
     """The seed's question: what did this cost, on which models, and can we trust it?"""
-    rows = session.execute(_grouped(scope)).all()
     totals = _Totals()
-    for row in rows:
+    for row in grouped_rows(session, scope):
         totals.add(row)
     status, last_updated, reasons = coverage_status(session, scope)
     if totals.unconverted and status == "complete":
@@ -149,7 +170,7 @@ def cost_summary(session: Session, scope: Scope, *, currency: str = "USD") -> di
         "by_provenance": {name: _money(totals.by_provenance.get(name, Decimal(0))) for name in COUNTED},
         "estimated_not_counted": _money(totals.shadow),
         "unpriced_lines": totals.unpriced,
-        "last_updated": last_updated.isoformat() if last_updated else None,
+        "last_updated": as_utc(last_updated).isoformat() if last_updated else None,
     }
 
 
@@ -201,7 +222,8 @@ class _Totals:
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    """Exact, in its shortest form (``4`` not ``4.0``), however the sum was split."""
+    return None if value is None else format(plain(value), "f")
 
 
 def credentials_of(session: Session, scope: Scope) -> set[str]:
@@ -223,23 +245,38 @@ def coverage_status(session: Session, scope: Scope) -> tuple[str, datetime | Non
     last_day = min(scope.end, today())
     expected_days = (last_day - scope.start).days + 1 if last_day >= scope.start else 0
     credentials = credentials_of(session, scope)
-    rows = session.execute(
-        select(Coverage.credential, Coverage.status, Coverage.reason, Coverage.collected_at).where(
+    groups = session.execute(
+        select(
+            Coverage.credential,
+            Coverage.status,
+            Coverage.reason,
+            func.count().label("days"),
+            func.max(Coverage.collected_at).label("collected_at"),
+        )
+        .where(
             Coverage.provider_key == scope.provider.key,
             Coverage.credential.in_(credentials) if credentials else false(),
             Coverage.day >= scope.start,
             Coverage.day <= last_day,
         )
+        .group_by(Coverage.credential, Coverage.status, Coverage.reason)
     ).all()
-    if not rows or expected_days == 0:
+    return judge_coverage(groups, expected_days, len(credentials))
+
+
+def judge_coverage(
+    groups: Sequence[Any], expected_days: int, credentials: int
+) -> tuple[str, datetime | None, list[str]]:
+    """The status from coverage rows grouped by credential, status and reason (``days``, ``collected_at``)."""
+    if not groups or expected_days == 0:
         return "unknown", None, ["never collected for this period"] if expected_days else []
     reasons = sorted(
-        {f"{r.credential}: {r.reason}" for r in rows if r.status != Outcome.SUCCESS.value and r.reason}
+        {f"{g.credential}: {g.reason}" for g in groups if g.status != Outcome.SUCCESS.value and g.reason}
     )
-    missing = expected_days * len(credentials) - len(rows)
+    missing = expected_days * credentials - sum(int(g.days) for g in groups)
     if missing > 0:
         reasons.append(f"{missing} day(s) never collected")
-    bad = any(r.status != Outcome.SUCCESS.value for r in rows)
-    successes = [r.collected_at for r in rows if r.status == Outcome.SUCCESS.value]
+    bad = any(g.status != Outcome.SUCCESS.value for g in groups)
+    successes = [g.collected_at for g in groups if g.status == Outcome.SUCCESS.value]
     last = max(successes) if successes else None
     return ("partial" if bad or missing > 0 else "complete"), last, reasons

@@ -15,12 +15,15 @@ from costtracker.auth.users import create_first_admin
 from costtracker.collect.schedule import Scheduler
 from costtracker.settings import Settings
 from costtracker.store.db import make_engine, session_factory
-from costtracker.web.api import collections, health
+from costtracker.web.api import collections, costs, explorer, health
 from costtracker.web.api import reports as report_api
 from costtracker.web.auth import install_access
 from costtracker.web.errors import install_error_handlers
-from costtracker.web.pages import home
+from costtracker.web.pages import collections as collection_pages
+from costtracker.web.pages import explorer as explorer_pages
+from costtracker.web.pages import overview
 from costtracker.web.pages import report as report_pages
+from costtracker.web.preferences import install_preferences
 
 WEB = Path(__file__).parent
 
@@ -54,10 +57,15 @@ def create_app(settings: Settings, *, run_scheduler: bool = False) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install_error_handlers(app)
     install_access(app)  # default-deny access control, login pages, security headers
+    install_preferences(app)  # ?lang= and ?theme= switches, kept in cookies
     app.include_router(health.router, prefix="/api")
     app.include_router(collections.router, prefix="/api")
     app.include_router(report_api.router, prefix="/api")
-    app.include_router(home.router)
+    app.include_router(explorer.router, prefix="/api")
+    app.include_router(costs.router, prefix="/api")
+    app.include_router(overview.router)
+    app.include_router(explorer_pages.router)
+    app.include_router(collection_pages.router)
     app.include_router(report_pages.router)
     # our files, then Plotly's from the installed package (/static/plotly.min.js): no CDN, works offline
     static = StaticFiles(directory=WEB / "static", packages=[("plotly", "package_data")])

@@ -17,15 +17,28 @@ OCTOBER = Period.month(2026, 10)
 
 
 def line(day: int, amount: str, model: str = "m") -> CostRecord:
-    return CostRecord(day=date(2026, 10, day), account="default", provenance=Provenance.BILLED,
-                      amount=Decimal(amount), model=model, raw={"day": day})
+    return CostRecord(
+        day=date(2026, 10, day),
+        account="default",
+        provenance=Provenance.BILLED,
+        amount=Decimal(amount),
+        model=model,
+        raw={"day": day},
+    )
 
 
 def write(db: Db, collection: Collection) -> None:
     with db.sessions.begin() as session:
-        write_collection(session, source=OpenRouterSource, credential="default",
-                         discovery=Discovery([AccountInfo("default", "OpenRouter")]), collection=collection,
-                         period=OCTOBER, run_id=None, reporting_currency="USD")
+        write_collection(
+            session,
+            source=OpenRouterSource,
+            credential="default",
+            discovery=Discovery([AccountInfo("default", "OpenRouter")]),
+            collection=collection,
+            period=OCTOBER,
+            run_id=None,
+            reporting_currency="USD",
+        )
 
 
 def stored(db: Db) -> dict[date, Decimal | None]:
@@ -37,8 +50,11 @@ def test_a_collection_that_covers_only_recent_days_keeps_older_lines(db: Db) -> 
     write(db, Collection([line(day, "1.5") for day in (1, 2, 30)]))
     recent = Period(date(2026, 10, 25), date(2026, 10, 31))
     write(db, Collection([line(30, "2.25")], complete=False, notes=["older than 30 days"], replaces=[recent]))
-    assert stored(db) == {date(2026, 10, 1): Decimal("1.5"), date(2026, 10, 2): Decimal("1.5"),
-                          date(2026, 10, 30): Decimal("2.25")}
+    assert stored(db) == {
+        date(2026, 10, 1): Decimal("1.5"),
+        date(2026, 10, 2): Decimal("1.5"),
+        date(2026, 10, 30): Decimal("2.25"),
+    }
     with db.sessions() as session:
         statuses = {row.day: row.status for row in session.scalars(select(Coverage))}
     assert statuses[date(2026, 10, 1)] == "success" and statuses[date(2026, 10, 30)] == "partial"

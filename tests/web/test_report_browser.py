@@ -23,7 +23,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
     # on a laptop without Chromium the test skips; under CI=true it must run (and fails without it)
-    pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason="Chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        CHROMIUM is None and not IN_CI, reason="Chromium is not installed (.ci/run installs it)"
+    ),
 ]
 
 
