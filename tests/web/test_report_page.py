@@ -120,6 +120,15 @@ def test_the_page_shows_the_total_the_change_and_its_drivers_without_inline_scri
     assert "provider-failed" in card(page, "anthropic") and "401" in card(page, "anthropic")
 
 
+def test_the_page_formats_amounts_in_the_readers_language(
+    viewer: TestClient, two_months: MonthlyReport
+) -> None:
+    page = viewer.get(PAGE, params={"lang": "fr"}).text
+    french, english = Formatter("USD", "fr"), Formatter("USD")
+    assert french.money(two_months.total) in page
+    assert french.money(two_months.total) != english.money(two_months.total)
+
+
 def test_plotly_and_the_report_script_are_served_from_the_app(client: TestClient) -> None:
     for path in ("/static/plotly.min.js", "/static/report.js"):
         response = client.get(path)

@@ -24,6 +24,7 @@ from costtracker.reports.model import MonthlyReport
 from costtracker.reports.monthly import month_of, parse_report_month
 from costtracker.reports.view import Links, render_report, report_context
 from costtracker.web.deps import SessionDep, SettingsDep
+from costtracker.web.i18n import locale_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,7 +59,9 @@ def report_csv(month: str, request: Request, session: SessionDep, settings: Sett
 @router.get("/report/{month}", response_class=HTMLResponse)
 def report_page(month: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     report = _report(session, month, settings.reporting_currency)
-    context = report_context(report, links=page_links(request, report), printing=False)
+    context = report_context(
+        report, links=page_links(request, report), printing=False, locale=locale_of(request)
+    )
     response: HTMLResponse = request.app.state.templates.TemplateResponse(request, "report.html", context)
     return response
 
