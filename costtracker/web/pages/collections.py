@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from costtracker.clock import today
 from costtracker.collect.runs import list_runs, run_to_dict
+from costtracker.notify.deliveries import delivery_problems
 from costtracker.web.deps import SessionDep, SettingsDep
 from costtracker.web.pages.controls import base_context, render
 
@@ -30,5 +31,6 @@ def collections_page(
         "runs": runs,
         "can_collect": bool(principal and principal.is_admin),
         "this_month": f"{today():%Y-%m}",
+        "deliveries": delivery_problems(session),
     }
     return render(request, "collections.html", context)
