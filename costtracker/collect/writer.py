@@ -114,8 +114,10 @@ def write_collection(
     missing_rate = rates.explain_missing()
     if missing_rate:
         written.warnings.append(missing_rate)
-    status = Outcome.SUCCESS if collection.complete and not missing_rate else Outcome.PARTIAL
     reason = "; ".join(collection.notes + written.warnings) or None
+    # which days are incomplete: those the source names, else all of them when it is incomplete
+    everything_partial = bool(missing_rate) or (not collection.complete and collection.incomplete is None)
+    status = Outcome.PARTIAL if everything_partial else Outcome.SUCCESS
     for days in replaced:
         record_coverage(
             session,
@@ -123,6 +125,16 @@ def write_collection(
             credential=credential,
             period=days,
             status=status,
+            reason=reason if everything_partial else None,
+            run_id=run_id,
+        )
+    for days in _clipped(collection.incomplete or [], period) if not everything_partial else []:
+        record_coverage(
+            session,
+            provider=source.key,
+            credential=credential,
+            period=days,
+            status=Outcome.PARTIAL,
             reason=reason,
             run_id=run_id,
         )
@@ -140,9 +152,12 @@ def write_collection(
 
 def _replaced_days(collection: Collection, period: Period) -> list[Period]:
     """The days to rewrite: what the source says it covered (default: all), clipped to the period."""
-    covered = [period] if collection.replaces is None else collection.replaces
-    clipped = [(max(days.start, period.start), min(days.end, period.end)) for days in covered]
-    return [Period(start, end) for start, end in clipped if start <= end]
+    return _clipped([period] if collection.replaces is None else collection.replaces, period)
+
+
+def _clipped(ranges: list[Period], period: Period) -> list[Period]:
+    bounds = [(max(days.start, period.start), min(days.end, period.end)) for days in ranges]
+    return [Period(start, end) for start, end in bounds if start <= end]
 
 
 def record_coverage(

@@ -140,6 +140,9 @@ class Collection:
     # A source whose API only reaches back so far (OpenRouter: 30 days) names the days it really
     # covered, so lines stored earlier for older days are kept instead of being deleted and lost.
     replaces: list[Period] | None = None
+    # When incomplete: the days that are (e.g. a month to date), so the others count as complete.
+    # None means every day of an incomplete collection is incomplete.
+    incomplete: list[Period] | None = None
 
 
 class Source(ABC):

@@ -180,7 +180,8 @@ class MistralSource(Source):
         ]
         notes = self._notes(period, months, today)
         complete = period.end < today and all(month.end < today for month in months)
-        return Collection(records, complete=complete, notes=notes)
+        unfinished = [month for month in months if month.end >= today]  # their usage is not final yet
+        return Collection(records, complete=complete, notes=notes, incomplete=unfinished)
 
     def _notes(self, period: Period, months: list[Period], today: date) -> list[str]:
         notes = []

@@ -177,7 +177,8 @@ class OpenRouterSource(Source):
             self._lines(credential, None), *(self._lines(credential, h) for h in hashes)
         )
         records = self._records(account, dict(zip(hashes, per_key, strict=True)), covered)
-        return Collection(records, complete=not notes, notes=notes, replaces=[covered])
+        # the days in the window are whole; the others are outside ``replaces`` and said in the notes
+        return Collection(records, complete=not notes, notes=notes, replaces=[covered], incomplete=[])
 
     def _records(
         self, account: dict[LineKey, Line], per_key: dict[str, dict[LineKey, Line]], covered: Period

@@ -76,3 +76,12 @@ def test_records_sharing_a_key_are_added_up() -> None:
     merged = merge([line(5, "0.1"), line(5, "0.2"), line(5, "1", model="other")])
     amounts = sorted((record.model, record.amount) for record in merged)
     assert amounts == [("m", Decimal("0.3")), ("other", Decimal("1"))]
+
+
+def test_only_the_days_a_source_names_incomplete_are_partial(db: Db) -> None:
+    last_week = Period(date(2026, 10, 25), date(2026, 10, 31))
+    write(db, Collection([line(3, "4")], complete=False, notes=["month to date"], incomplete=[last_week]))
+    with db.sessions() as session:
+        rows = {row.day: (row.status, row.reason) for row in session.scalars(select(Coverage))}
+    assert rows[date(2026, 10, 3)] == ("success", None)
+    assert rows[date(2026, 10, 26)] == ("partial", "month to date")
