@@ -78,7 +78,8 @@ def after_results(page: Any, action: Any) -> Any:
     """Do ``action`` and wait until the results it asked for are in the page."""
     with page.expect_response(lambda r: "/results?" in r.url) as answer:
         action()
-    page.wait_for_function("document.getElementById('results').getAttribute('aria-busy') === 'false'")
+    # a selector, not wait_for_function: polling a JS string needs eval, which the page's CSP forbids
+    page.locator("#results[aria-busy='false']").wait_for(state="attached")
     return answer.value
 
 
