@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from costtracker import clock
 from costtracker.errors import BadResponse
-from costtracker.http import RateLimit
+from costtracker.http import Http, RateLimit
 from costtracker.settings import Settings
 from costtracker.sources.base import (
     AccountInfo,
@@ -150,6 +150,10 @@ class OpenRouterSource(Source):
     def home_account(cls, credential: Credential) -> AccountInfo | None:
         return AccountInfo(ACCOUNT, cls.display_name)
 
+    def __init__(self, settings: Settings, http: Http) -> None:
+        super().__init__(settings, http)
+        self._key_lists: dict[str, asyncio.Future[list[dict[str, Any]]]] = {}
+
     def auth_headers(self, credential: Credential) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential.secret.get_secret_value()}"}
 
@@ -240,6 +244,12 @@ class OpenRouterSource(Source):
         return lines
 
     async def _keys(self, credential: Credential) -> list[dict[str, Any]]:
+        """The key list, fetched once per credential: ``discover`` and ``collect`` run side by side."""
+        if credential.label not in self._key_lists:
+            self._key_lists[credential.label] = asyncio.ensure_future(self._fetch_keys(credential))
+        return await asyncio.shield(self._key_lists[credential.label])
+
+    async def _fetch_keys(self, credential: Credential) -> list[dict[str, Any]]:
         """Every key, following ``offset`` until an empty page (the page size is not promised)."""
         keys: list[dict[str, Any]] = []
         seen: set[str] = set()
